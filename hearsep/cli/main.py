@@ -1,0 +1,77 @@
+"""``hearsep`` command line: a thin dispatcher over the library.
+
+Each subcommand lives in its own module under ``hearsep.cli`` exposing ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
+command runs, so ``hearsep enhance`` never imports TensorFlow. Any :class:`HearsepError`
+becomes a one-line ``hearsep: error: ...`` message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import importlib
+import sys
+
+from hearsep import __version__
+from hearsep.errors import HearsepError
+
+# command name -> (module, one-line help). Keep the help here so `hearsep --help` imports nothing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "enhance": ("hearsep.cli.enhance", "enhance an audio file with a separator model"),
+    "info": ("hearsep.cli.info", "print a model's contract, ops, tensor types, size and latency"),
+    "train": ("hearsep.cli.train", "train a separator from a TOML config (needs the [train] extra)"),
+    "evaluate": ("hearsep.cli.evaluate", "score a model: SI-SDR, SI-SDRi, PESQ, STOI per SNR band"),
+    "quantize": ("hearsep.cli.quantize", "convert a Keras separator to TFLite (float/int8/...) with a report"),
+    "device": ("hearsep.cli.device", "talk to hearing-aid firmware over serial (info, presets, telemetry...)"),
+}
+
+
+def _available_commands() -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, (module, help_) in COMMANDS.items():
+        if importlib.util.find_spec(module) is not None:
+            out[name] = (module, help_)
+    return out
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(
+        prog="hearsep",
+        description="Low-latency neural speech enhancement for hearing aids: enhance, train, "
+        "quantize, evaluate and talk to devices.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearsep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = _available_commands()
+    for name, (module, help_) in commands.items():
+        sub.add_parser(name, help=help_, add_help=False)
+    return parser, commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    import importlib.util  # noqa: F401  (used by _available_commands)
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parser()
+    if not argv or argv[0] not in commands:
+        parser.parse_args(argv or ["--help"])  # prints help / usage error and exits
+        return 2
+    name = argv[0]
+    module = importlib.import_module(commands[name][0])
+    sub = argparse.ArgumentParser(prog=f"hearsep {name}", description=getattr(module, "DESCRIPTION", commands[name][1]),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(sub)
+    args = sub.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except HearsepError as exc:
+        print(f"hearsep {name}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"hearsep {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

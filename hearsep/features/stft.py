@@ -1,0 +1,163 @@
+"""Low-latency STFT framing: window pairs, a streaming analysis/synthesis object, batch helpers.
+
+Geometry (all in samples): a frame of ``frame_samples`` (= FFT size) ends at the newest input
+sample and advances by ``hop_samples``. The synthesis window is non-zero only on the last
+``synthesis_samples`` of the frame, so the output of a hop is final after
+``synthesis_samples - hop_samples`` samples plus the hop being buffered: the algorithmic latency
+is ``synthesis_samples``.
+
+* ``asymmetric`` (Mauler & Martin 2007; Wang et al. 2022, "STFT-domain neural speech enhancement
+  with very low algorithmic latency"): a long analysis window (frequency resolution of
+  ``frame_samples``) and a short synthesis window of ``2 * hop_samples`` at the frame end (latency
+  ``2 * hop_samples``). The analysis window is a sqrt-Hann rising over ``frame - hop`` samples and
+  a sqrt-Hann falling over the last ``hop``; the synthesis window is chosen so that the product
+  of the two on the last ``2 * hop`` samples is a periodic Hann of length ``2 * hop``, which
+  overlap-adds to exactly one at that hop (perfect reconstruction).
+* ``sqrt-hann``: symmetric sqrt-periodic-Hann analysis and synthesis, latency ``frame_samples``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hearsep.errors import ConfigError
+
+
+def _periodic_hann(n: int) -> np.ndarray:
+    return np.sin(np.pi * np.arange(n) / n) ** 2
+
+
+def window_pair(frame_samples: int, hop_samples: int, kind: str = "asymmetric") -> tuple[np.ndarray, np.ndarray, int]:
+    """Return ``(analysis, synthesis, synthesis_samples)`` windows (float64, length ``frame_samples``).
+
+    The pair satisfies ``sum_k analysis[n - k*hop] * synthesis[n - k*hop] == 1`` (weighted
+    overlap-add reconstructs the input exactly).
+    """
+    n, h = int(frame_samples), int(hop_samples)
+    if h <= 0 or n <= 0 or n % h:
+        raise ConfigError(f"frame_samples ({n}) must be a positive multiple of hop_samples ({h})")
+    if kind == "asymmetric":
+        if n < 2 * h:
+            raise ConfigError("asymmetric windows need frame_samples >= 2 * hop_samples")
+        m = 2 * h
+        analysis = np.zeros(n)
+        rise = n - h
+        analysis[:rise] = np.sqrt(_periodic_hann(2 * rise)[:rise])
+        analysis[rise:] = np.sqrt(_periodic_hann(2 * h)[h:])
+        product = _periodic_hann(m)  # overlap-adds to 1 at hop h
+        synthesis = np.zeros(n)
+        tail = analysis[n - m:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            synthesis[n - m:] = np.where(tail > 0, product / tail, 0.0)
+        return analysis, synthesis, m
+    if kind == "sqrt-hann":
+        w = np.sqrt(_periodic_hann(n))
+        # overlap-add of w*w = hann at hop h sums to n / (2h)
+        scale = 2.0 * h / n
+        return w, w * scale, n
+    raise ConfigError(f"unknown window kind {kind!r} (known: asymmetric, sqrt-hann)")
+
+
+class StreamingSTFT:
+    """Frame-by-frame STFT analysis and weighted overlap-add synthesis with preallocated buffers.
+
+    ``analyze(hop_block)`` takes ``hop_samples`` new input samples and returns the spectrum of
+    the frame that ends with them (complex, ``bins`` long; a view into an internal buffer, valid
+    until the next call). ``synthesize(spectrum)`` inverse-transforms a (masked) spectrum,
+    overlap-adds it and returns the ``hop_samples`` output samples that are now final. Output is
+    the input delayed by ``synthesis_samples - hop_samples`` samples (hop buffering by the caller
+    makes the total ``latency_samples``).
+    """
+
+    def __init__(self, frame_samples: int, hop_samples: int, window: str = "asymmetric", dtype=np.float32):
+        a, s, m = window_pair(frame_samples, hop_samples, window)
+        self.frame_samples = int(frame_samples)
+        self.hop_samples = int(hop_samples)
+        self.synthesis_samples = m
+        self.window = window
+        self.bins = self.frame_samples // 2 + 1
+        self.dtype = np.dtype(dtype)
+        cdtype = np.complex64 if self.dtype == np.float32 else np.complex128
+        self.analysis_window = a.astype(self.dtype)
+        # only the non-zero tail of the synthesis window is ever used
+        self._synthesis_tail = s[-m:].astype(self.dtype)
+        self.synthesis_window = s.astype(self.dtype)
+        # input history: a double-length store with a sliding frame, so a shift is a pointer move
+        # and only every ``frame/hop`` hops a non-overlapping copy (no temporaries in steady state)
+        self._store = np.zeros(2 * self.frame_samples, self.dtype)
+        self._pos = self.frame_samples
+        self._windowed = np.zeros(self.frame_samples, self.dtype)
+        self._spectrum = np.zeros(self.bins, cdtype)
+        self._frame_out = np.zeros(self.frame_samples, self.dtype)
+        # overlap-add accumulator: a ring of ``synthesis/hop`` rows of one hop each
+        self._rows = m // self.hop_samples
+        self._ola = np.zeros((self._rows, self.hop_samples), self.dtype)
+        self._slot = 0
+        self._hop_out = np.zeros(self.hop_samples, self.dtype)
+
+    @property
+    def latency_samples(self) -> int:
+        return self.synthesis_samples
+
+    def reset(self) -> None:
+        self._store.fill(0)
+        self._ola.fill(0)
+        self._pos = self.frame_samples
+        self._slot = 0
+
+    def analyze(self, hop_block: np.ndarray) -> np.ndarray:
+        n, h = self.frame_samples, self.hop_samples
+        p = self._pos + h
+        if p + n > self._store.shape[0]:
+            # keep the newest n - h samples; source lies after destination, so no overlap
+            self._store[:n - h] = self._store[p:p + n - h]
+            p = 0
+        self._store[p + n - h:p + n] = hop_block
+        self._pos = p
+        np.multiply(self._store[p:p + n], self.analysis_window, out=self._windowed)
+        np.fft.rfft(self._windowed, out=self._spectrum)
+        return self._spectrum
+
+    def synthesize(self, spectrum: np.ndarray) -> np.ndarray:
+        h, m, rows = self.hop_samples, self.synthesis_samples, self._rows
+        np.fft.irfft(spectrum, n=self.frame_samples, out=self._frame_out)
+        tail = self._frame_out[-m:]
+        np.multiply(tail, self._synthesis_tail, out=tail)
+        slot = self._slot
+        for j in range(rows):  # frame segment j belongs to the output hop j hops from now
+            self._ola[(slot + j) % rows] += tail[j * h:(j + 1) * h]
+        self._hop_out[:] = self._ola[slot]
+        self._ola[slot] = 0
+        self._slot = (slot + 1) % rows
+        return self._hop_out
+
+
+def analysis_frames(x: np.ndarray, frame_samples: int, hop_samples: int, window: str = "asymmetric") -> np.ndarray:
+    """Batch STFT matching :class:`StreamingSTFT` exactly: frame ``k`` ends at sample ``(k+1)*hop - 1``.
+
+    ``x`` is 1-D; its length is padded with zeros to a multiple of ``hop_samples``. Returns a
+    complex array ``(frames, bins)``. The stream starts from silence, as the streaming object does.
+    """
+    a, _, _ = window_pair(frame_samples, hop_samples, window)
+    x = np.asarray(x, dtype=np.float64)
+    frames = -(-len(x) // hop_samples)
+    padded = np.zeros(frame_samples - hop_samples + frames * hop_samples)
+    padded[frame_samples - hop_samples:frame_samples - hop_samples + len(x)] = x
+    idx = np.arange(frames)[:, None] * hop_samples + np.arange(frame_samples)[None, :]
+    return np.fft.rfft(padded[idx] * a, axis=-1)
+
+
+def overlap_add(spectra: np.ndarray, frame_samples: int, hop_samples: int, window: str = "asymmetric") -> np.ndarray:
+    """Batch synthesis matching :class:`StreamingSTFT`: returns ``frames * hop`` samples.
+
+    Output sample ``n`` corresponds to input sample ``n - (synthesis_samples - hop_samples)``.
+    """
+    _, s, m = window_pair(frame_samples, hop_samples, window)
+    frames_time = np.fft.irfft(spectra, n=frame_samples, axis=-1)[:, -m:] * s[-m:]
+    n_frames = frames_time.shape[0]
+    out = np.zeros((n_frames - 1) * hop_samples + m)
+    for j in range(m // hop_samples):  # m is a multiple of hop: add each hop-slice column at once
+        seg = frames_time[:, j * hop_samples:(j + 1) * hop_samples]
+        out[j * hop_samples:j * hop_samples + n_frames * hop_samples] += seg.reshape(-1)
+    # frame k's tail starts at k*hop; its first hop is final after frame k: keep frames*hop samples
+    return out[:n_frames * hop_samples]
