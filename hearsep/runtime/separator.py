@@ -1,0 +1,133 @@
+"""Frame-step separators: features of one STFT frame in, a real mask out, recurrent state kept inside.
+
+:class:`TFLiteSeparator` runs a ``.tflite`` model per its contract (tensors by signature name);
+float32, int8 and int16 I/O are handled by quantizing/dequantizing with the model's own scale
+and zero point. State outputs are copied to the state inputs after every invoke: as raw integers
+when input and output share dtype, scale and zero point (what our converter produces), otherwise
+by dequantizing and requantizing. :class:`UnityMask` is the identity separator (mask of ones).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hearsep.errors import ModelError
+from hearsep.model.contract import ModelContract, read_contract
+from hearsep.runtime.interpreter import TensorInfo, load_interpreter, signature_tensors
+
+
+class UnityMask:
+    """A separator that passes every bin unchanged (mask = 1); useful for tests and bypass."""
+
+    def __init__(self, bins: int):
+        self._mask = np.ones(bins, np.float32)
+
+    def process(self, features: np.ndarray) -> np.ndarray:
+        return self._mask
+
+    def reset(self) -> None:
+        pass
+
+
+class _Quantizer:
+    """Float <-> tensor dtype conversion with preallocated buffers (no allocation per call)."""
+
+    def __init__(self, info: TensorInfo):
+        self.info = info
+        self.raw = np.zeros(info.shape, info.dtype)
+        self.flat = self.raw.reshape(-1)
+        self._tmp = np.zeros(self.flat.shape, np.float32)
+        self.value = np.zeros(self.flat.shape, np.float32)
+        if info.quantized:
+            lim = np.iinfo(info.dtype)
+            self._lo, self._hi = float(lim.min), float(lim.max)
+            self._inv_scale = np.float32(1.0 / info.scale)
+            self._scale = np.float32(info.scale)
+            self._zp = np.float32(info.zero_point)
+        elif info.dtype != np.float32:
+            raise ModelError(f"tensor {info.name!r} has unsupported type {info.dtype} without quantization")
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Store float ``x`` into ``raw`` in the tensor's dtype; returns ``raw``."""
+        if not self.info.quantized:
+            self.flat[:] = x
+            return self.raw
+        t = self._tmp
+        np.multiply(x, self._inv_scale, out=t)
+        t += self._zp
+        np.rint(t, out=t)
+        np.clip(t, self._lo, self._hi, out=t)
+        self.flat[:] = t
+        return self.raw
+
+    def dequantize(self, raw: np.ndarray) -> np.ndarray:
+        """Float value of tensor data ``raw``; returns the internal ``value`` buffer."""
+        v = self.value
+        v[:] = raw.reshape(-1)
+        if self.info.quantized:
+            v -= self._zp
+            v *= self._scale
+        return v
+
+
+class TFLiteSeparator:
+    """Run a contract-carrying TFLite frame-step model, one frame per :meth:`process` call."""
+
+    def __init__(self, model: str | Path | bytes, contract: ModelContract | None = None, num_threads: int = 1,
+                 xnnpack: bool = True, delegate: str | None = None):
+        self.contract = contract if contract is not None else read_contract(model)
+        self.model_source = model if isinstance(model, (str, Path)) else "<bytes>"
+        self.interpreter = load_interpreter(model, num_threads=num_threads, xnnpack=xnnpack, delegate=delegate)
+        c = self.contract
+        inputs, outputs = signature_tensors(self.interpreter, c.signature)
+        self.inputs, self.outputs = inputs, outputs
+
+        def need(table: dict, name: str, what: str) -> TensorInfo:
+            if name not in table:
+                raise ModelError(f"contract names {what} {name!r} but the model's signature has: {', '.join(sorted(table))}")
+            return table[name]
+
+        fin = need(inputs, c.features_input, "input")
+        mout = need(outputs, c.mask_output, "output")
+        for info in (fin, mout):
+            if int(np.prod(info.shape)) != c.bins:
+                raise ModelError(f"tensor {info.name!r} has shape {info.shape}; the contract's framing needs {c.bins} bins")
+        self._features = _Quantizer(fin)
+        self._mask = _Quantizer(mout)
+        self._states = []
+        self.state_copy_raw: list[bool] = []
+        for pair in c.states:
+            sin, sout = need(inputs, pair.input, "state input"), need(outputs, pair.output, "state output")
+            if sin.shape != sout.shape:
+                raise ModelError(f"state {pair.input!r} {sin.shape} and {pair.output!r} {sout.shape} differ in shape")
+            raw = sin.dtype == sout.dtype and sin.scale == sout.scale and sin.zero_point == sout.zero_point
+            self._states.append((_Quantizer(sin), _Quantizer(sout)))
+            self.state_copy_raw.append(raw)
+        expected = {c.features_input, *(p.input for p in c.states)}
+        extra = set(inputs) - expected
+        if extra:
+            raise ModelError(f"model has inputs the contract does not describe: {', '.join(sorted(extra))}")
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the recurrent state (float zero, quantized with each state's own zero point)."""
+        for sin, _ in self._states:
+            sin.quantize(np.zeros(sin.flat.shape, np.float32))
+
+    def process(self, features: np.ndarray) -> np.ndarray:
+        """One frame: ``features`` (bins,) float32 -> mask (bins,) float32 (internal buffer)."""
+        it = self.interpreter
+        it.set_tensor(self._features.info.index, self._features.quantize(features))
+        for sin, _ in self._states:
+            it.set_tensor(sin.info.index, sin.raw)
+        it.invoke()
+        mask = self._mask.dequantize(it.tensor(self._mask.info.index)())
+        for (sin, sout), raw in zip(self._states, self.state_copy_raw):
+            out = it.tensor(sout.info.index)()
+            if raw:
+                sin.raw[...] = out
+            else:
+                sin.quantize(sout.dequantize(out))
+        return mask
