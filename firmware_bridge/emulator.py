@@ -1,0 +1,203 @@
+"""A virtual hearing aid behind a real pseudo-terminal.
+
+The emulator runs :class:`~firmware_bridge.device.DeviceModel` in a thread on the master side of
+``os.openpty()``; hosts open the slave path (:attr:`Emulator.port`) with pyserial exactly as they
+would open ``/dev/ttyACM0``. A pty has no baud rate, so the emulator paces what it sends like a
+UART at ``baudrate`` (10 bit times per byte, 8N1): a frame is handed to the pty only when the
+previous one would have finished on the wire. Audio capture is produced in real time at 16 kHz
+into a bounded transmit queue of ``audio_queue_blocks`` blocks; when the link cannot keep up the
+oldest-pending policy is "drop the new block" and the drop is counted, as firmware would.
+Host -> device bytes are not paced (requests are small).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import select
+import threading
+import time
+import tomllib
+import tty
+
+import numpy as np
+
+from firmware_bridge import messages as m
+from firmware_bridge.device import CAPTURE_BLOCK_SAMPLES, DeviceConfig, DeviceModel
+from firmware_bridge.messages import MsgType
+
+PROGRAM_GAIN_DB = (0.0, 6.0, -6.0, 3.0)
+
+
+class Emulator:
+    """Context manager: ``with Emulator() as emu: Client(emu.port)``.
+
+    ``baudrate`` paces device -> host bytes (None: unpaced). ``tx_fault`` (tests) may rewrite
+    each outgoing frame's bytes before they reach the pty, e.g. to corrupt a reply.
+    """
+
+    def __init__(self, baudrate: int | None = 921_600, config: DeviceConfig | None = None,
+                 audio_queue_blocks: int = 16, seed: int = 0, tx_fault=None):
+        self.baudrate = baudrate
+        self.start_s = time.monotonic()
+        self.device = DeviceModel(config or DeviceConfig(name="hearsep-emulator"), sensors=self._sensors,
+                                  clock_ms=self._uptime_ms)
+        self.audio_queue_blocks = audio_queue_blocks
+        self.tx_fault = tx_fault
+        self.tx_bytes = 0
+        self._rng = np.random.default_rng(seed)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._master = self._slave = -1
+        self._wake_r = self._wake_w = -1
+        self.port = ""
+        self.error: BaseException | None = None
+
+    # -- lifetime ---------------------------------------------------------------------
+    def start(self) -> str:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._master)
+        tty.setraw(self._slave)  # the emulator keeps the slave open so hosts may reconnect
+        os.set_blocking(self._master, False)
+        self._wake_r, self._wake_w = os.pipe()
+        self.port = os.ttyname(self._slave)
+        self._thread = threading.Thread(target=self._run, name="hearsep-emulator", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        os.write(self._wake_w, b"x")
+        self._thread.join(5)
+        self._thread = None
+        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
+            os.close(fd)
+
+    def __enter__(self) -> "Emulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Block until :meth:`stop` or KeyboardInterrupt (used by ``hearsep device emulate``)."""
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.2)
+        finally:
+            self.stop()
+
+    # -- what the virtual device measures and produces -----------------------------------
+    def _uptime_ms(self) -> int:
+        return int((time.monotonic() - self.start_s) * 1000)
+
+    def _sensors(self, dev: DeviceModel) -> m.Telemetry:
+        t_s = time.monotonic() - self.start_s
+        load = 420 + int(30 * math.sin(t_s)) + (150 if dev.capture else 0)
+        return m.Telemetry(load_permille=load, block_time_us=load * 2, underruns=0,
+                           overruns=0, battery_mv=max(3300, 3950 - int(t_s / 60)),
+                           current_ua=1150 + 20 * (dev.volume_db + 30), temperature_cdeg=3450,
+                           uptime_ms=int(t_s * 1000) & 0xFFFFFFFF, program=dev.program,
+                           volume_db=dev.volume_db)
+
+    def gain_db(self) -> float:
+        """Gain of the emulated processing: program gain + volume + a preset's ``gain_db``."""
+        dev = self.device
+        gain = PROGRAM_GAIN_DB[dev.program % len(PROGRAM_GAIN_DB)] + dev.volume_db
+        blob = dev.presets[dev.program]
+        if blob:
+            try:
+                value = tomllib.loads(blob.decode()).get("gain_db", 0.0)
+                gain += float(value) if isinstance(value, (int, float)) else 0.0
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+                pass
+        return gain
+
+    def _audio_block(self, first_sample: int, n: int) -> bytes:
+        sr = self.device.config.sample_rate_hz
+        t = (first_sample + np.arange(n)) / sr
+        x = (0.1 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.sin(2 * np.pi * 1000 * t)
+             + 0.01 * self._rng.standard_normal(n))
+        y = np.clip(x * 10 ** (self.gain_db() / 20), -1.0, 1.0)
+        pcm_in = np.round(x * 32767).astype("<i2")
+        pcm_out = np.round(y * 32767).astype("<i2")
+        return m.AUDIO_HEADER.pack(first_sample, n) + pcm_in.tobytes() + pcm_out.tobytes()
+
+    # -- the loop ---------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # surfaced to tests through .error
+            self.error = exc
+
+    def _loop(self) -> None:
+        dev = self.device
+        control: collections.deque[bytes] = collections.deque()  # replies and logs: never dropped
+        audio: collections.deque[bytes] = collections.deque()
+        out = bytearray()
+        tx_free_at = time.monotonic()
+        capture = None
+        capture_t0 = 0.0
+        produced = 0
+        block_s = CAPTURE_BLOCK_SAMPLES / dev.config.sample_rate_hz
+        while not self._stop.is_set():
+            now = time.monotonic()
+            # 1. produce capture audio that is due
+            if dev.capture is not None and dev.capture is not capture:
+                capture, capture_t0, produced = dev.capture, now + block_s, 0
+            if capture is not None:
+                while produced < capture.total_samples and now >= capture_t0 + produced / dev.config.sample_rate_hz:
+                    n = min(CAPTURE_BLOCK_SAMPLES, capture.total_samples - produced)
+                    if len(audio) < self.audio_queue_blocks:
+                        audio.append(dev.event(MsgType.EV_AUDIO, self._audio_block(produced, n)))
+                        capture.sent_samples += n
+                    else:
+                        capture.dropped_blocks += 1
+                    produced += n
+                if produced >= capture.total_samples:
+                    end = m.CaptureEnd(capture.total_samples, capture.sent_samples, capture.dropped_blocks)
+                    audio.append(dev.event(MsgType.EV_CAPTURE_END, end.pack()))
+                    capture = None
+            # 2. move one frame to the pty when the paced UART is free
+            while (control or audio) and now >= tx_free_at and len(out) < 4096:
+                frame = control.popleft() if control else audio.popleft()
+                if self.tx_fault is not None:
+                    frame = self.tx_fault(frame)
+                out += frame
+                self.tx_bytes += len(frame)
+                if self.baudrate:
+                    tx_free_at = max(now, tx_free_at) + len(frame) * 10 / self.baudrate
+            if dev.capture is not None and capture is None and not audio:
+                dev.capture = None  # the end-of-capture event has been sent
+            # 3. wait for input, the writable pty, the next block or the free UART
+            timeout = 0.1
+            if capture is not None:
+                timeout = min(timeout, max(0.0, capture_t0 + produced / dev.config.sample_rate_hz - now))
+            if (control or audio) and len(out) < 4096:
+                timeout = min(timeout, max(0.0, tx_free_at - now))
+            rlist, wlist, _ = select.select([self._master, self._wake_r], [self._master] if out else [], [],
+                                            timeout)
+            if self._master in rlist:
+                try:
+                    data = os.read(self._master, 4096)
+                except (BlockingIOError, InterruptedError):
+                    data = b""
+                except OSError:  # EIO: no host has the slave open; the emulator keeps one, so rare
+                    data = b""
+                    time.sleep(0.01)
+                if data:
+                    reply = dev.receive(data)
+                    if reply:
+                        control.append(reply)
+                    if dev.events:
+                        control.append(dev.drain_events())
+            if out and self._master in wlist:
+                try:
+                    n = os.write(self._master, out)
+                    del out[:n]
+                except (BlockingIOError, InterruptedError):
+                    pass

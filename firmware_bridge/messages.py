@@ -1,0 +1,212 @@
+"""Message layer: typed requests, replies and events carried in frame payloads.
+
+Every request (host -> device) gets exactly one reply frame with the same ``type`` and ``seq``
+and :data:`~firmware_bridge.framing.FLAG_REPLY` set. The reply payload starts with a status
+byte: 0 is an ACK, anything else a NACK carrying a :class:`Status` error code. Events
+(device -> host, :data:`~firmware_bridge.framing.FLAG_EVENT`) are never answered.
+All integers are little-endian. Byte layouts are in PROTOCOL.md; the ``struct`` formats below
+are the single source of truth for the Python side.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass
+
+from firmware_bridge.errors import ProtocolError
+
+
+class MsgType(enum.IntEnum):
+    HELLO = 0x01
+    PRESET_BEGIN = 0x10
+    PRESET_WRITE = 0x11
+    PRESET_COMMIT = 0x12
+    PRESET_READ = 0x13
+    PRESET_ABORT = 0x14
+    SET_PROGRAM = 0x20
+    SET_VOLUME = 0x21
+    GET_TELEMETRY = 0x30
+    GET_LINK_STATUS = 0x31
+    CAPTURE_START = 0x40
+    CAPTURE_STOP = 0x41
+    # events, device -> host
+    EV_LOG = 0x60
+    EV_AUDIO = 0x61
+    EV_CAPTURE_END = 0x62
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    UNKNOWN_TYPE = 1   # no such request type
+    BAD_VERSION = 2    # header version is not PROTOCOL_VERSION
+    BAD_LENGTH = 3     # payload length wrong for the request type
+    BAD_ARG = 4        # an argument is out of range (slot, program, volume, duration)
+    BUSY = 5           # a capture is running
+    NO_TRANSFER = 6    # PRESET_WRITE/COMMIT without a matching PRESET_BEGIN
+    BAD_OFFSET = 7     # PRESET_WRITE beyond the bytes staged so far
+    TOO_LARGE = 8      # preset larger than the device's store
+    CRC_MISMATCH = 9   # staged preset does not match the CRC given at BEGIN/COMMIT
+    INCOMPLETE = 10    # COMMIT before all bytes were written
+    EMPTY_SLOT = 11    # PRESET_READ of a slot that holds no preset
+
+
+class Capability(enum.IntFlag):
+    PRESETS = 0x01
+    TELEMETRY = 0x02
+    CAPTURE = 0x04
+    LOG = 0x08
+
+
+class LogLevel(enum.IntEnum):
+    DEBUG = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+
+# Request payload formats (after the header). Replies: status byte, then the reply format.
+PRESET_BEGIN = struct.Struct("<BII")   # slot, size_bytes, crc32
+PRESET_WRITE = struct.Struct("<I")     # offset, then data
+PRESET_COMMIT = struct.Struct("<BI")   # slot, crc32
+PRESET_READ = struct.Struct("<BIH")    # slot, offset, max_len
+PRESET_READ_REPLY = struct.Struct("<II")  # size_bytes, crc32, then data
+U32 = struct.Struct("<I")
+CAPTURE_START_REPLY = struct.Struct("<IIH")  # sample_rate_hz, total_samples, samples_per_block
+AUDIO_HEADER = struct.Struct("<IH")    # first_sample, n_samples; then n int16 in, n int16 out
+MAX_CAPTURE_MS = 60_000
+
+
+def _unpack(fmt: struct.Struct, data: bytes, what: str, exact: bool = True) -> tuple:
+    if len(data) < fmt.size or (exact and len(data) != fmt.size):
+        raise ProtocolError(f"{what}: expected {fmt.size} bytes, got {len(data)}")
+    return fmt.unpack_from(data)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """HELLO reply: what the device is and what it can do."""
+
+    protocol_version: int
+    firmware_version: tuple[int, int, int]
+    capabilities: Capability
+    sample_rate_hz: int
+    block_size_samples: int
+    max_payload_bytes: int
+    preset_max_bytes: int
+    num_programs: int
+    name: str
+
+    FORMAT = struct.Struct("<BBBBIIHHIB")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.protocol_version, *self.firmware_version, int(self.capabilities),
+                                self.sample_rate_hz, self.block_size_samples, self.max_payload_bytes,
+                                self.preset_max_bytes, self.num_programs) + self.name.encode()[:32]
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "DeviceInfo":
+        v = _unpack(cls.FORMAT, data, "HELLO reply", exact=False)
+        name = data[cls.FORMAT.size:].decode("utf-8", errors="replace")
+        return cls(v[0], (v[1], v[2], v[3]), Capability(v[4]), v[5], v[6], v[7], v[8], v[9], name)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """GET_TELEMETRY reply. Units are in the names; ``temperature_cdeg`` is 0.01 degC."""
+
+    load_permille: int
+    block_time_us: int
+    underruns: int
+    overruns: int
+    battery_mv: int
+    current_ua: int
+    temperature_cdeg: int
+    uptime_ms: int
+    program: int
+    volume_db: int
+
+    FORMAT = struct.Struct("<HHIIHIhIBb")
+
+    @property
+    def load_percent(self) -> float:
+        return self.load_permille / 10
+
+    @property
+    def current_ma(self) -> float:
+        return self.current_ua / 1000
+
+    @property
+    def temperature_c(self) -> float:
+        return self.temperature_cdeg / 100
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.load_permille, self.block_time_us, self.underruns, self.overruns,
+                                self.battery_mv, self.current_ua, self.temperature_cdeg, self.uptime_ms,
+                                self.program, self.volume_db)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "Telemetry":
+        return cls(*_unpack(cls.FORMAT, data, "GET_TELEMETRY reply"))
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """GET_LINK_STATUS reply: the device's view of the link since power-up."""
+
+    rx_frames: int
+    rx_crc_errors: int
+    rx_frame_errors: int   # COBS, short, length, overflow
+    rx_duplicates: int     # retransmitted requests answered from the reply cache
+    tx_frames: int
+
+    FORMAT = struct.Struct("<IIIII")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.rx_frames, self.rx_crc_errors, self.rx_frame_errors,
+                                self.rx_duplicates, self.tx_frames)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "LinkStatus":
+        return cls(*_unpack(cls.FORMAT, data, "GET_LINK_STATUS reply"))
+
+
+@dataclass(frozen=True)
+class CaptureEnd:
+    """EV_CAPTURE_END: what the device produced and what it had to drop (link too slow)."""
+
+    samples_total: int
+    samples_sent: int
+    blocks_dropped: int
+
+    FORMAT = struct.Struct("<III")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.samples_total, self.samples_sent, self.blocks_dropped)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "CaptureEnd":
+        return cls(*_unpack(cls.FORMAT, data, "EV_CAPTURE_END"))
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """EV_LOG: one line of device log text."""
+
+    level: LogLevel
+    uptime_ms: int
+    text: str
+
+    FORMAT = struct.Struct("<BI")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(int(self.level), self.uptime_ms) + self.text.encode()[:256]
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "LogLine":
+        level, uptime = _unpack(cls.FORMAT, data, "EV_LOG", exact=False)
+        try:
+            level = LogLevel(level)
+        except ValueError:
+            level = LogLevel.ERROR
+        return cls(level, uptime, data[cls.FORMAT.size:].decode("utf-8", errors="replace"))
