@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from hearsep.errors import ModelError
+from hearsep.model.contract import ModelContract, StatePair, embed_contract, read_contract
+from hearsep.runtime.separator import TFLiteSeparator
+from models_for_tests import build_tiny_gru
+
+
+def _features(n, bins=129, seed=0):
+    return np.random.default_rng(seed).normal(0, 1, (n, bins)).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode,dtype", [("float32", np.float32), ("int8", np.int8), ("int16x8", np.int16)])
+def test_io_types_and_mask_range(mode, dtype):
+    sep = TFLiteSeparator(build_tiny_gru(mode))
+    assert sep.inputs["features"].dtype == dtype and sep.outputs["mask"].dtype == dtype
+    masks = np.array([sep.process(f).copy() for f in _features(20)])
+    assert masks.shape == (20, 129) and masks.min() >= 0 and masks.max() <= 1
+
+
+def test_int8_tracks_float_model():
+    f32, i8 = TFLiteSeparator(build_tiny_gru("float32")), TFLiteSeparator(build_tiny_gru("int8"))
+    feats = _features(50)
+    a = np.array([f32.process(f).copy() for f in feats])
+    b = np.array([i8.process(f).copy() for f in feats])
+    assert np.max(np.abs(a - b)) < 0.05  # int8 mask step is 1/256; recurrent error stays bounded
+
+
+def test_int8_quantize_dequantize_round_trip():
+    sep = TFLiteSeparator(build_tiny_gru("int8"))
+    q = sep._features
+    x = np.linspace(-3, 3, 129).astype(np.float32)
+    raw = q.quantize(x).copy()
+    back = (raw.reshape(-1).astype(np.float32) - q.info.zero_point) * q.info.scale
+    in_range = (x > (-128 - q.info.zero_point) * q.info.scale) & (x < (127 - q.info.zero_point) * q.info.scale)
+    assert np.max(np.abs(back - x)[in_range]) <= q.info.scale / 2 + 1e-6
+    assert raw.dtype == np.int8
+
+
+def test_state_is_carried_and_reset():
+    sep = TFLiteSeparator(build_tiny_gru("float32"))
+    f = _features(1)[0]
+    first = sep.process(f).copy()
+    second = sep.process(f).copy()
+    assert np.max(np.abs(first - second)) > 1e-4  # same input, different state -> different mask
+    sep.reset()
+    np.testing.assert_array_equal(sep.process(f), first)
+
+
+def test_state_copy_raw_only_when_scales_match():
+    model = build_tiny_gru("int8")
+    sep = TFLiteSeparator(model)
+    sin, sout = sep.inputs["state"], sep.outputs["state_out"]
+    assert sep.state_copy_raw == [sin.scale == sout.scale and sin.zero_point == sout.zero_point]
+
+
+def test_contract_must_match_signature():
+    model = build_tiny_gru("int8")
+    c = read_contract(model)
+    bad = ModelContract(16000, 256, 32, 64, states=(StatePair("nope", "state_out", (1, 16)),))
+    with pytest.raises(ModelError, match="'nope'"):
+        TFLiteSeparator(embed_contract(model, bad))
+    wrong_bins = ModelContract(16000, 512, 32, 64, states=c.states)
+    with pytest.raises(ModelError, match="bins"):
+        TFLiteSeparator(embed_contract(model, wrong_bins))
+    undescribed = ModelContract(16000, 256, 32, 64)
+    with pytest.raises(ModelError, match="does not describe"):
+        TFLiteSeparator(embed_contract(model, undescribed))
