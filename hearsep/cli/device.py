@@ -1,0 +1,152 @@
+"""``hearsep device``: talk to hearing-aid firmware over serial (thin layer over firmware_bridge)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from hearsep.errors import OutputError
+
+HELP = "talk to hearing-aid firmware over serial (info, presets, telemetry...)"
+DESCRIPTION = """\
+Talk to a hearing aid over its serial link (see firmware_bridge/PROTOCOL.md).
+
+PORT is anything pyserial opens: /dev/ttyACM0, COM3, socket://host:port, or the pty path that
+`hearsep device emulate` prints.
+
+examples:
+  hearsep device emulate                      # prints /dev/pts/N, serves until Ctrl-C
+  hearsep device info --port /dev/pts/N
+  hearsep device push-preset quiet.toml --slot 1 --port /dev/pts/N
+  hearsep device capture --seconds 5 -o capture.wav --port /dev/pts/N
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, help_: str, port_required: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--port", required=port_required, metavar="PORT",
+                       help="serial port or pyserial URL" if port_required
+                       else "also make PORT a symlink to the emulator's pty")
+        p.add_argument("--baud", type=int, default=921_600, help="baud rate (default 921600)")
+        if port_required:
+            p.add_argument("--timeout-s", type=float, default=0.5, help="reply timeout per attempt (s)")
+            p.add_argument("--retries", type=int, default=3, help="retries per request")
+        return p
+
+    action("info", "print firmware version, capabilities, sample rate and block size")
+    p = action("push-preset", "send a preset TOML file to a program slot (staged, then committed)")
+    p.add_argument("preset", type=Path, help="preset TOML file")
+    p.add_argument("--slot", type=int, default=0, help="program slot (default 0)")
+    p = action("pull-preset", "read the preset in a program slot")
+    p.add_argument("--slot", type=int, default=0, help="program slot (default 0)")
+    p.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
+    p = action("program", "select the active program")
+    p.add_argument("program", type=int, help="program number (0-based)")
+    p = action("volume", "set the volume")
+    p.add_argument("volume_db", type=int, help="volume in dB relative to the fitting (e.g. -6)")
+    p = action("telemetry", "print processing load, block time, xruns, battery, current, temperature")
+    p.add_argument("--count", type=int, default=1, help="number of readings (default 1)")
+    p.add_argument("--interval-s", type=float, default=1.0, help="seconds between readings")
+    p = action("capture", "record the device's input and output audio to a 2-channel WAV")
+    p.add_argument("--seconds", type=float, default=5.0, help="duration in seconds (default 5)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file: channel 1 input, channel 2 output")
+    p = action("emulate", "run a virtual hearing aid on a pseudo-terminal until Ctrl-C", port_required=False)
+    p.add_argument("--no-pacing", action="store_true", help="do not pace output at the baud rate")
+
+
+def _format_info(info) -> str:
+    fw = ".".join(map(str, info.firmware_version))
+    caps = ", ".join(c.name.lower() for c in type(info.capabilities) if c in info.capabilities)
+    return (f"device: {info.name}\nfirmware: {fw}\nprotocol: {info.protocol_version}\ncapabilities: {caps}\n"
+            f"sample_rate_hz: {info.sample_rate_hz}\nblock_size_samples: {info.block_size_samples}\n"
+            f"programs: {info.num_programs}\npreset_max_bytes: {info.preset_max_bytes}\n"
+            f"max_payload_bytes: {info.max_payload_bytes}")
+
+
+def _format_telemetry(t) -> str:
+    return (f"load {t.load_percent:.1f} %  block {t.block_time_us} us  underruns {t.underruns}  "
+            f"overruns {t.overruns}  battery {t.battery_mv} mV  current {t.current_ma:.2f} mA  "
+            f"temperature {t.temperature_c:.2f} C  program {t.program}  volume {t.volume_db:+d} dB")
+
+
+def _emulate(args) -> int:
+    from firmware_bridge import Emulator
+
+    emu = Emulator(baudrate=None if args.no_pacing else args.baud)
+    port = emu.start()
+    link = None
+    try:
+        if args.port:
+            link = Path(args.port)
+            try:
+                if link.is_symlink():
+                    link.unlink()
+                link.symlink_to(port)
+            except OSError as exc:
+                raise OutputError(f"cannot create symlink {link}: {exc.strerror}") from None
+        print(port if link is None else f"{port} (also {link})", flush=True)
+        emu.serve_forever()
+    finally:
+        emu.stop()
+        if link is not None and link.is_symlink():
+            link.unlink()
+    return 0
+
+
+def run(args) -> int:
+    if args.action == "emulate":
+        return _emulate(args)
+
+    from firmware_bridge import Client
+    from firmware_bridge.preset import load_preset
+
+    preset = load_preset(args.preset) if args.action == "push-preset" else None
+    with Client(args.port, baudrate=args.baud, timeout_s=args.timeout_s, retries=args.retries) as dev:
+        if args.action == "info":
+            print(_format_info(dev.info))
+        elif args.action == "push-preset":
+            r = dev.push_preset(preset, slot=args.slot)
+            resumed = f", resumed at byte {r.resumed_from}" if r.resumed_from else ""
+            print(f"preset {args.preset} ({r.size_bytes} bytes, crc32 {r.crc32:08x}) committed to slot "
+                  f"{args.slot}{resumed}")
+        elif args.action == "pull-preset":
+            blob = dev.pull_preset(args.slot)
+            if args.output is None:
+                sys.stdout.buffer.write(blob)
+                sys.stdout.flush()
+            else:
+                try:
+                    args.output.write_bytes(blob)
+                except OSError as exc:
+                    raise OutputError(f"cannot write {args.output}: {exc.strerror}") from None
+                print(f"slot {args.slot}: {len(blob)} bytes -> {args.output}")
+        elif args.action == "program":
+            print(f"program {dev.select_program(args.program)}")
+        elif args.action == "volume":
+            print(f"volume {dev.set_volume(args.volume_db):+d} dB")
+        elif args.action == "telemetry":
+            for i in range(max(1, args.count)):
+                if i:
+                    time.sleep(args.interval_s)
+                print(_format_telemetry(dev.telemetry()), flush=True)
+        elif args.action == "capture":
+            import numpy as np
+            import soundfile as sf
+
+            cap = dev.capture(args.seconds)
+            try:
+                sf.write(os.fspath(args.output), np.stack([cap.input, cap.output], axis=1), cap.sample_rate_hz,
+                         subtype="PCM_16")
+            except (OSError, RuntimeError) as exc:
+                raise OutputError(f"cannot write {args.output}: {exc}") from None
+            dropped = "?" if cap.device_blocks_dropped is None else cap.device_blocks_dropped
+            print(f"{args.output}: {cap.samples_expected} samples at {cap.sample_rate_hz} Hz (in, out); "
+                  f"lost {cap.lost_samples} ({100 * cap.loss_ratio:.2f} %), device dropped {dropped} blocks, "
+                  f"{cap.bad_frames} bad frames, {cap.rx_bytes_per_s / 1000:.1f} kB/s over {cap.elapsed_s:.2f} s")
+    return 0
