@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Per-hop cost of the streaming runtime, against baselines measured in the same process.
+
+Builds (or loads) an int8 GRU frame-step model, pins the process to one core, and times
+thousands of hops of:
+
+* ``step``      the whole per-hop step: framing, features, quantize, invoke, dequantize, mask,
+                state copy, synthesis (``StreamingEnhancer.process_hop``);
+* ``invoke``    the bare ``interpreter.invoke()`` of the same model (baseline);
+* ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis.
+
+It prints mean / p50 / p99 in microseconds, the split between invoke and everything else, and
+ratios: step / invoke, step / target (mean 100 us, p99 200 us at a 2 ms hop) and step / hop
+duration (the real-time load on one core). Machines here are noisy: compare ratios, and rerun.
+
+    python tools/bench_runtime.py                 # 300k-parameter int8 GRU, 2 ms hop
+    python tools/bench_runtime.py --model models/default/model.tflite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_MEAN_US, TARGET_P99_US = 100.0, 200.0
+
+
+def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> tuple[bytes, int]:
+    """An untrained int8 GRU mask model with the default framing (frame 256, hop 32, asymmetric)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from hearsep.features.spectral import log_power_features
+    from hearsep.features.stft import analysis_frames
+    from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
+    from hearsep.nn import architectures
+    from hearsep.quantize.convert import convert
+
+    keras.utils.set_random_seed(seed)
+    arch = architectures.get("gru", units=units, input_units=input_units, layers=layers)
+    seq = arch.sequence(129)
+    step, states = arch.step(seq)
+    spec = FeatureSpec(mean=-5.0, std=3.0)
+    contract = ModelContract(16000, 256, 32, 64, features=spec, architecture="gru",
+                             states=tuple(StatePair(s.input, s.output, s.shape) for s in states))
+    rng = np.random.default_rng(seed)
+    calib = []
+    for level in (0.3, 0.03, 0.003):  # noise at several levels stands in for audio
+        x = level * rng.normal(size=16000)
+        calib.append(log_power_features(analysis_frames(x, 256, 32), spec))
+    return convert(step, contract, "int8", calib, max_calibration_frames=1500), seq.count_params()
+
+
+def _stats(ns: np.ndarray) -> dict:
+    us = ns / 1000.0
+    return {"mean_us": float(us.mean()), "p50_us": float(np.percentile(us, 50)),
+            "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max())}
+
+
+def time_loop(fn, hops: int, warmup: int = 200) -> np.ndarray:
+    for _ in range(warmup):
+        fn()
+    out = np.empty(hops, np.int64)
+    clock = time.perf_counter_ns
+    for i in range(hops):
+        t0 = clock()
+        fn()
+        out[i] = clock() - t0
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="a contract-carrying .tflite model (default: build a 300k-param int8 GRU)")
+    p.add_argument("--units", type=int, default=144, help="GRU units of the built model (default 144)")
+    p.add_argument("--input-units", type=int, default=144)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--hops", type=int, default=5000, help="timed hops per loop (default 5000)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops (default 3)")
+    p.add_argument("--no-xnnpack", action="store_true", help="builtin kernels without the XNNPACK delegate")
+    p.add_argument("--json", help="write the results here as JSON")
+    args = p.parse_args(argv)
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    from hearsep.runtime.enhancer import StreamingEnhancer
+
+    if args.model:
+        model, params = Path(args.model).read_bytes(), None
+    else:
+        model, params = build_gru_int8(args.units, args.input_units, args.layers)
+    enh = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack)
+    passthrough = StreamingEnhancer(enh.contract)
+    interp = enh.separator.interpreter
+    hop = (0.05 * np.random.default_rng(1).normal(size=enh.contract.hop_samples)).astype(np.float32)
+
+    loops = {"step": lambda: enh.process_hop(hop), "invoke": interp.invoke,
+             "framing": lambda: passthrough.process_hop(hop)}
+    samples = {k: [] for k in loops}
+    for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
+        for name, fn in loops.items():
+            samples[name].append(time_loop(fn, args.hops))
+    res = {k: _stats(np.concatenate(v)) for k, v in samples.items()}
+    hop_us = 1e6 * enh.contract.hop_samples / enh.contract.sample_rate_hz
+    step, inv = res["step"], res["invoke"]
+    rest = step["mean_us"] - inv["mean_us"]
+    summary = {
+        "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
+        "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
+        "timings": res,
+        "step_minus_invoke_mean_us": rest,
+        "ratio_step_to_invoke": step["mean_us"] / inv["mean_us"],
+        "ratio_step_mean_to_target": step["mean_us"] / TARGET_MEAN_US,
+        "ratio_step_p99_to_target": step["p99_us"] / TARGET_P99_US,
+        "ratio_step_mean_to_hop": step["mean_us"] / hop_us,
+    }
+    print(f"model: {len(model) / 1024:.1f} kB" + (f", {params} parameters" if params else "")
+          + f", hop {hop_us:.0f} us, latency {enh.latency_ms:.2f} ms, xnnpack {'on' if not args.no_xnnpack else 'off'}, "
+          f"{args.rounds}x{args.hops} hops per loop, one core")
+    print(f"{'loop':<10}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}{'max us':>10}")
+    for name, s in res.items():
+        print(f"{name:<10}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}")
+    print(f"split: invoke {inv['mean_us']:.1f} us + everything else {rest:.1f} us "
+          f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us)")
+    print(f"ratios: step/invoke {summary['ratio_step_to_invoke']:.2f}; step mean/target(100us) "
+          f"{summary['ratio_step_mean_to_target']:.2f}; step p99/target(200us) {summary['ratio_step_p99_to_target']:.2f}; "
+          f"step mean/hop {summary['ratio_step_mean_to_hop']:.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
