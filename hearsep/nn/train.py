@@ -1,0 +1,421 @@
+"""Training: a TOML recipe -> a trained separator, its TFLite models (float32, int8) and a log.
+
+Loss: the masked spectrum is resynthesised with the spine's own asymmetric overlap-add (in TF),
+and the loss is the negative SNR (or SI-SDR) of that time signal against the target, i.e. what
+the runtime outputs is what is optimised. An optional compressed-magnitude term
+(``mag_weight * mean(| |Y|^0.3 - |S|^0.3 |^2)``) can be added.
+
+Run folder (``output.run_dir``): ``checkpoints/last.keras`` (model + optimizer) and ``state.json``
+(step, examples seen, elapsed time) every ``checkpoint_min`` minutes, ``feature_stats.json``
+(FeatureSpec mean/std measured on training mixtures), ``log.csv`` (step, time, lr, train loss,
+dev loss, dev SI-SDRi), and at the end ``model.keras``, ``model_float.tflite``, ``model.tflite``
+(int8) and ``summary.json``. Training stops at ``max_steps``, at ``time_budget_min`` or when a file
+``STOP`` appears in the run folder, and always writes the final artefacts.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hearsep.errors import ConfigError
+from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
+from hearsep.nn import data as data_mod
+
+
+@dataclass
+class StftConfig:
+    frame_samples: int = 256
+    hop_samples: int = 32
+    window: str = "asymmetric"
+
+
+@dataclass
+class DataConfig:
+    manifest: str = ""  # corpus manifest.csv (paths relative to it), or:
+    speech_dirs: list = field(default_factory=list)  # folders of speech (DNS style) ...
+    noise_dirs: list = field(default_factory=list)  # ... and of noise
+    dev_speech_dirs: list = field(default_factory=list)
+    dev_noise_dirs: list = field(default_factory=list)
+    train_split: str = "train"
+    dev_split: str = "dev"
+    mix: data_mod.MixConfig = field(default_factory=data_mod.MixConfig)
+    dev_snr_db: tuple = (-5.0, 15.0)
+
+
+@dataclass
+class ModelConfig:
+    architecture: str = "gru"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    min_learning_rate: float = 5e-5
+    warmup_steps: int = 100
+    clipnorm: float = 3.0
+    loss: str = "snr"  # "snr" | "sisdr"
+    mag_weight: float = 0.0
+    max_steps: int = 0  # 0: no step limit
+    time_budget_min: float = 60.0
+    checkpoint_min: float = 5.0
+    eval_every_steps: int = 200
+    dev_mixtures: int = 32
+    dev_segment_s: float = 2.0
+    eval_mixtures: int = 100  # final runtime-shaped evaluation of the TFLite models
+    eval_segment_s: float = 4.0
+    calibration_frames: int = 4000
+    seed: int = 1234
+
+
+@dataclass
+class TrainConfig:
+    stft: StftConfig = field(default_factory=StftConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: OptimConfig = field(default_factory=OptimConfig)
+    run_dir: str = "runs/default"
+    source: str = ""
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config not found: {path}")
+        try:
+            raw = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "") -> "TrainConfig":
+        unknown = set(raw) - {"stft", "data", "model", "train", "output"}
+        if unknown:
+            raise ConfigError(f"config: unknown sections {sorted(unknown)}")
+        stft = _fill(StftConfig, raw.get("stft", {}), "stft")
+        d = dict(raw.get("data", {}))
+        mix_fields = {f.name for f in dataclasses.fields(data_mod.MixConfig)}
+        mix = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in mix_fields}
+        d = {k: v for k, v in d.items() if k not in mix_fields}
+        if "dev_snr_db" in d:
+            d["dev_snr_db"] = tuple(d["dev_snr_db"])
+        data = _fill(DataConfig, d, "data")
+        data.mix = _fill(data_mod.MixConfig, mix, "data").validate()
+        m = dict(raw.get("model", {}))
+        model = ModelConfig(architecture=m.pop("architecture", "gru"), params=m)
+        train = _fill(OptimConfig, raw.get("train", {}), "train")
+        run_dir = raw.get("output", {}).get("run_dir", "runs/default")
+        cfg = cls(stft=stft, data=data, model=model, train=train, run_dir=run_dir, source=source)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        from hearsep.features.stft import window_pair
+        from hearsep.nn import architectures
+
+        window_pair(self.stft.frame_samples, self.stft.hop_samples, self.stft.window)
+        architectures.get(self.model.architecture, **self.model.params)
+        if not self.data.manifest and not (self.data.speech_dirs and self.data.noise_dirs):
+            raise ConfigError("data: give `manifest` or both `speech_dirs` and `noise_dirs`")
+        if self.data.mix.segment_samples % self.stft.hop_samples:
+            raise ConfigError("data.segment_s must be a whole number of hops")
+        if self.train.loss not in ("snr", "sisdr"):
+            raise ConfigError(f"train.loss must be 'snr' or 'sisdr', not {self.train.loss!r}")
+        if self.train.batch_size < 1 or self.train.learning_rate <= 0:
+            raise ConfigError("train.batch_size and train.learning_rate must be positive")
+
+
+def _fill(cls, values: dict, section: str):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"config [{section}]: unknown keys {sorted(unknown)} (known: {sorted(names)})")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"config [{section}]: {exc}") from None
+
+
+# ---- data ----------------------------------------------------------------------------------------
+
+def _sources(cfg: TrainConfig, split: str):
+    d = cfg.data
+    if d.manifest:
+        return data_mod.sources_from_manifest(d.manifest, split)
+    speech_dirs = d.speech_dirs if split == d.train_split else (d.dev_speech_dirs or d.speech_dirs)
+    noise_dirs = d.noise_dirs if split == d.train_split else (d.dev_noise_dirs or d.noise_dirs)
+    speech, noise = [], []
+    for s_dir, n_dir in zip(speech_dirs, noise_dirs):
+        s, n = data_mod.sources_from_folders(s_dir, n_dir)
+        speech += s
+        noise += n
+    return speech, noise
+
+
+def dev_generator(cfg: TrainConfig, segment_s: float, seed: int) -> data_mod.MixtureGenerator:
+    """Plain dev mixtures (no reverb/babble/EQ/speed), SNR ``data.dev_snr_db``."""
+    speech, noise = _sources(cfg, cfg.data.dev_split)
+    mix = data_mod.MixConfig(sample_rate_hz=cfg.data.mix.sample_rate_hz, segment_s=segment_s,
+                             snr_db=tuple(cfg.data.dev_snr_db), level_dbfs=(-35.0, -15.0))
+    return data_mod.MixtureGenerator(speech, noise, mix, seed=seed)
+
+
+def _batch(gen, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [gen.pair(start + i) for i in range(count)]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+# ---- training ------------------------------------------------------------------------------------
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    os.replace(tmp, path)
+
+
+def contract_for(cfg: TrainConfig, spec: FeatureSpec, states, info: dict | None = None) -> ModelContract:
+    from hearsep.features.stft import window_pair
+
+    _, _, m = window_pair(cfg.stft.frame_samples, cfg.stft.hop_samples, cfg.stft.window)
+    return ModelContract(
+        sample_rate_hz=cfg.data.mix.sample_rate_hz, frame_samples=cfg.stft.frame_samples,
+        hop_samples=cfg.stft.hop_samples, synthesis_samples=m, window=cfg.stft.window, features=spec,
+        features_input="features", mask_output="mask",
+        states=tuple(StatePair(s.input, s.output, tuple(s.shape)) for s in states),
+        architecture=cfg.model.architecture, info=dict(info or {}),
+    ).validate()
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], None] | None = None) -> dict:
+    """Train per ``cfg``; returns the summary dict (also written to ``run_dir/summary.json``)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from hearsep.nn import architectures
+    from hearsep.nn.dsp import Framing, feature_stats, log_power, si_sdr, snr
+
+    report = progress or (lambda event: None)
+    t_cfg = cfg.train
+    run = Path(cfg.run_dir)
+    ckpt_dir = run / "checkpoints"
+    state_path = run / "state.json"
+    if resume:
+        if not state_path.is_file() or not (ckpt_dir / "last.keras").is_file():
+            raise ConfigError(f"--resume: no checkpoint in {run}")
+    elif state_path.exists():
+        raise ConfigError(f"{run} already holds a run; use --resume or another output.run_dir")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (run / "STOP").unlink(missing_ok=True)
+    keras.utils.set_random_seed(t_cfg.seed)
+
+    framing = Framing(cfg.stft.frame_samples, cfg.stft.hop_samples, cfg.stft.window)
+    speech, noise = _sources(cfg, cfg.data.train_split)
+    train_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.seed)
+    dev_gen = dev_generator(cfg, t_cfg.dev_segment_s, seed=t_cfg.seed + 1)
+
+    stats_path = run / "feature_stats.json"
+    if stats_path.is_file():
+        spec = FeatureSpec(**json.loads(stats_path.read_text()))
+    else:
+        stat_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.seed + 2)
+        mean, std = feature_stats(_batch(stat_gen, 0, 64)[0], framing)
+        spec = FeatureSpec(mean=round(mean, 4), std=round(std, 4))
+        _write_json(stats_path, dataclasses.asdict(spec))
+
+    arch = architectures.get(cfg.model.architecture, **cfg.model.params)
+    if resume:
+        model = keras.models.load_model(ckpt_dir / "last.keras", compile=True)
+        optimizer = model.optimizer
+        state = json.loads(state_path.read_text())
+    else:
+        model = arch.sequence(framing.bins)
+        optimizer = keras.optimizers.Adam(learning_rate=t_cfg.learning_rate, clipnorm=t_cfg.clipnorm)
+        model.compile(optimizer=optimizer)
+        state = {"step": 0, "examples": 0, "elapsed_s": 0.0}
+    params = int(model.count_params())
+    delay = framing.delay_samples
+
+    def forward(mix, target):
+        spectra = framing.analysis(mix)
+        mask = model(log_power(spectra, spec), training=True)
+        est = framing.synthesis(spectra * tf.cast(mask, tf.complex64))
+        est, ref = est[:, delay:], target[:, : tf.shape(target)[1] - delay]
+        metric = snr(ref, est) if t_cfg.loss == "snr" else si_sdr(ref, est)
+        loss = -tf.reduce_mean(metric)
+        if t_cfg.mag_weight:
+            ref_mag = tf.abs(framing.analysis(ref)) ** 0.3
+            est_mag = tf.abs(framing.analysis(est)) ** 0.3
+            loss += t_cfg.mag_weight * tf.reduce_mean(tf.square(est_mag - ref_mag))
+        return loss, est, ref
+
+    @tf.function(reduce_retracing=True)
+    def train_step(mix, target, lr):
+        optimizer.learning_rate.assign(lr)
+        with tf.GradientTape() as tape:
+            loss, _, _ = forward(mix, target)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply(grads, model.trainable_variables)
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def dev_step(mix, target):
+        loss, est, ref = forward(mix, target)
+        improvement = si_sdr(ref, est) - si_sdr(ref, mix[:, : tf.shape(mix)[1] - delay])
+        return loss, tf.reduce_mean(improvement)
+
+    dev_mix, dev_tgt = _batch(dev_gen, 0, t_cfg.dev_mixtures)
+
+    def evaluate_dev():
+        losses, gains = [], []
+        for i in range(0, len(dev_mix), 16):
+            l, g = dev_step(tf.constant(dev_mix[i:i + 16]), tf.constant(dev_tgt[i:i + 16]))
+            losses.append(float(l))
+            gains.append(float(g))
+        return float(np.mean(losses)), float(np.mean(gains))
+
+    def lr_at(step: int, elapsed: float) -> float:
+        if step < t_cfg.warmup_steps:
+            return t_cfg.learning_rate * (step + 1) / t_cfg.warmup_steps
+        frac = elapsed / (60.0 * t_cfg.time_budget_min) if t_cfg.time_budget_min > 0 else 0.0
+        if t_cfg.max_steps:
+            frac = max(frac, step / t_cfg.max_steps)
+        frac = min(max(frac, 0.0), 1.0)
+        lo, hi = t_cfg.min_learning_rate, t_cfg.learning_rate
+        return lo + (hi - lo) * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+    log_path = run / "log.csv"
+    new_log = not log_path.is_file()
+    log_fh = log_path.open("a", newline="")
+    log = csv.writer(log_fh)
+    if new_log:
+        log.writerow(["step", "examples", "elapsed_s", "lr", "train_loss", "dev_loss", "dev_si_sdri_db"])
+
+    def checkpoint():
+        tmp = ckpt_dir / "last.tmp.keras"
+        model.save(tmp)
+        os.replace(tmp, ckpt_dir / "last.keras")
+        _write_json(state_path, state)
+
+    ds = data_mod.make_dataset(train_gen, t_cfg.batch_size, start_index=state["examples"])
+    t0 = time.monotonic() - state["elapsed_s"]
+    last_ckpt = time.monotonic()
+    running, stop_reason = [], ""
+    if state["step"] == 0:
+        d_loss, d_gain = evaluate_dev()
+        log.writerow([0, 0, 0.0, 0.0, "", f"{d_loss:.4f}", f"{d_gain:.3f}"])
+        log_fh.flush()
+        report({"event": "dev", "step": 0, "dev_loss": d_loss, "dev_si_sdri_db": d_gain})
+    for mix, target in ds:
+        elapsed = time.monotonic() - t0
+        lr = lr_at(state["step"], elapsed)
+        loss = float(train_step(mix, target, tf.constant(lr, tf.float32)))
+        if not math.isfinite(loss):
+            raise ConfigError(f"training diverged at step {state['step']} (loss {loss}); lower train.learning_rate")
+        running.append(loss)
+        state["step"] += 1
+        state["examples"] += t_cfg.batch_size
+        state["elapsed_s"] = time.monotonic() - t0
+        step = state["step"]
+        if step % 20 == 0:
+            report({"event": "train", "step": step, "loss": float(np.mean(running[-20:])), "lr": lr,
+                    "elapsed_s": state["elapsed_s"]})
+        if t_cfg.max_steps and step >= t_cfg.max_steps:
+            stop_reason = "max_steps"
+        elif t_cfg.time_budget_min > 0 and state["elapsed_s"] >= 60.0 * t_cfg.time_budget_min:
+            stop_reason = "time_budget"
+        elif (run / "STOP").exists():
+            stop_reason = "STOP file"
+        if step % t_cfg.eval_every_steps == 0 or stop_reason:
+            d_loss, d_gain = evaluate_dev()
+            log.writerow([step, state["examples"], f"{state['elapsed_s']:.1f}", f"{lr:.3g}",
+                          f"{np.mean(running):.4f}", f"{d_loss:.4f}", f"{d_gain:.3f}"])
+            log_fh.flush()
+            running = []
+            state["dev_loss"], state["dev_si_sdri_db"] = d_loss, d_gain
+            report({"event": "dev", "step": step, "dev_loss": d_loss, "dev_si_sdri_db": d_gain})
+        if stop_reason or time.monotonic() - last_ckpt >= 60.0 * t_cfg.checkpoint_min:
+            checkpoint()
+            last_ckpt = time.monotonic()
+            report({"event": "checkpoint", "step": step})
+        if stop_reason:
+            break
+    log_fh.close()
+    report({"event": "stopped", "reason": stop_reason, "step": state["step"]})
+    return export(cfg, model, spec, arch, state, params, report)
+
+
+def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params: int,
+           report: Callable[[dict], None]) -> dict:
+    """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``."""
+    from hearsep.features.spectral import log_power_features
+    from hearsep.features.stft import analysis_frames
+    from hearsep.nn import check
+    from hearsep.quantize.convert import convert
+
+    run = Path(cfg.run_dir)
+    t_cfg = cfg.train
+    model.save(run / "model.keras")
+    step_model, states = arch.step(model)
+    contract = contract_for(cfg, spec, states, info={"params": params, "train_steps": state["step"],
+                                                     "train_time_s": round(state["elapsed_s"], 1)})
+    float_bytes = convert(step_model, contract, "float32")
+    (run / "model_float.tflite").write_bytes(float_bytes)
+    report({"event": "exported", "file": str(run / "model_float.tflite"), "bytes": len(float_bytes)})
+
+    speech, noise = _sources(cfg, cfg.data.train_split)
+    calib_mix = dataclasses.replace(cfg.data.mix, segment_s=4.0)
+    calib_gen = data_mod.MixtureGenerator(speech, noise, calib_mix, seed=t_cfg.seed + 3)
+    frames_per_seq = calib_mix.segment_samples // cfg.stft.hop_samples
+    n_seq = max(1, -(-t_cfg.calibration_frames // frames_per_seq))
+    calib = [log_power_features(analysis_frames(calib_gen.pair(i)[0], cfg.stft.frame_samples,
+                                                cfg.stft.hop_samples, cfg.stft.window), spec)
+             for i in range(n_seq)]
+    int8_bytes = convert(step_model, contract, "int8", calibration_features=calib,
+                         max_calibration_frames=t_cfg.calibration_frames)
+    (run / "model.tflite").write_bytes(int8_bytes)
+    report({"event": "exported", "file": str(run / "model.tflite"), "bytes": len(int8_bytes)})
+
+    results = evaluate_tflite(cfg, {"float32": float_bytes, "int8": int8_bytes}, t_cfg.eval_mixtures,
+                              t_cfg.eval_segment_s)
+    summary = {
+        "architecture": cfg.model.architecture, "params": params, "model_params": arch.params,
+        "steps": state["step"], "examples": state["examples"], "train_time_s": round(state["elapsed_s"], 1),
+        "features": dataclasses.asdict(spec), "latency_ms": contract.latency_ms,
+        "bytes": {"float32": len(float_bytes), "int8": len(int8_bytes)},
+        "dev_final": {"loss": state.get("dev_loss"), "si_sdri_db": state.get("dev_si_sdri_db")},
+        "eval": results, "recipe": cfg.source,
+    }
+    _write_json(run / "summary.json", summary)
+    report({"event": "done", "summary": summary})
+    return summary
+
+
+def evaluate_tflite(cfg: TrainConfig, models: dict[str, bytes], mixtures: int, segment_s: float) -> dict:
+    """Runtime-shaped SI-SDRi of each TFLite model on the same ``mixtures`` dev mixtures."""
+    from hearsep.nn import check
+
+    gen = dev_generator(cfg, segment_s, seed=cfg.train.seed + 7)
+    pairs = [gen.example(i) for i in range(mixtures)]
+    out = {"mixtures": mixtures, "segment_s": segment_s, "snr_db": list(cfg.data.dev_snr_db)}
+    for name, blob in models.items():
+        gains = []
+        for m in pairs:
+            y = check.enhance(blob, m.mixture)
+            gains.append(check.si_sdr(m.target, y) - check.si_sdr(m.target, m.mixture))
+        out[name] = {"si_sdri_db_mean": float(np.mean(gains)), "si_sdri_db_median": float(np.median(gains))}
+    out["input_si_sdr_db_mean"] = float(np.mean([check.si_sdr(m.target, m.mixture) for m in pairs]))
+    return out
