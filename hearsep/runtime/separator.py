@@ -57,18 +57,18 @@ class _Quantizer:
         t = self._tmp
         np.multiply(x, self._inv_scale, out=t)
         t += self._zp
-        np.rint(t, out=t)
         np.clip(t, self._lo, self._hi, out=t)
-        self.flat[:] = t
+        np.rint(t, out=self.flat, casting="unsafe")  # round half to even, then store as integers
         return self.raw
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
         """Float value of tensor data ``raw``; returns the internal ``value`` buffer."""
         v = self.value
-        v[:] = raw.reshape(-1)
         if self.info.quantized:
-            v -= self._zp
+            np.subtract(raw.reshape(-1), self._zp, out=v)
             v *= self._scale
+        else:
+            v[:] = raw.reshape(-1)
         return v
 
 
