@@ -53,9 +53,11 @@ class CaptureState:
     dropped_blocks: int = 0
 
 
-def _default_sensors() -> m.Telemetry:
+def _default_sensors(dev: "DeviceModel") -> m.Telemetry:
+    """No sensors: zeros, plus the state the model knows (what the C reference reports on a host)."""
     return m.Telemetry(load_permille=0, block_time_us=0, underruns=0, overruns=0, battery_mv=0,
-                       current_ua=0, temperature_cdeg=0, uptime_ms=0, program=0, volume_db=0)
+                       current_ua=0, temperature_cdeg=0, uptime_ms=0, program=dev.program,
+                       volume_db=dev.volume_db)
 
 
 @dataclass
@@ -208,7 +210,7 @@ class DeviceModel:
         return Status.OK, p
 
     def _telemetry(self, p: bytes) -> tuple[Status, bytes]:
-        return Status.OK, (self.sensors or (lambda d: _default_sensors()))(self).pack()
+        return Status.OK, (self.sensors or _default_sensors)(self).pack()
 
     def _link_status(self, p: bytes) -> tuple[Status, bytes]:
         s = self.reader.stats

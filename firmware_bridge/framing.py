@@ -36,18 +36,24 @@ def crc32(data: bytes) -> int:
 
 
 def cobs_encode(data: bytes) -> bytes:
-    """Consistent Overhead Byte Stuffing: the result holds no 0x00 byte.
+    """Consistent Overhead Byte Stuffing (Cheshire & Baker 1999): the result holds no 0x00 byte.
 
-    Canonical form (shared with the C code): each zero-free run is split into blocks of at most
-    254 bytes, and the final block code is always written, so the length is at most
-    ``len(data) + len(data) // 254 + 1``.
+    Canonical form, shared with the C code: zero-free runs are cut into blocks of at most 254
+    bytes (code 0xFF: no zero follows); a final empty block is not written after a full 0xFF
+    block at the very end. The length is at most ``len(data) + len(data) // 254 + 1``.
     """
     out = bytearray()
-    for run in bytes(data).split(b"\x00"):
+    runs = bytes(data).split(b"\x00")
+    last = len(runs) - 1
+    for k, run in enumerate(runs):
+        full = False
         while len(run) >= 254:
             out.append(0xFF)
             out += run[:254]
             run = run[254:]
+            full = True
+        if k == last and full and not run:
+            break
         out.append(len(run) + 1)
         out += run
     return bytes(out)
