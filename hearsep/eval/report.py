@@ -96,17 +96,17 @@ def write_text(path: str | Path, text: str) -> Path:
 def to_json(evaluations: Evaluation | Sequence[Evaluation], meta: dict | None = None) -> str:
     evs = [evaluations] if isinstance(evaluations, Evaluation) else list(evaluations)
     doc = {"meta": meta or {}, "evaluations": [e.to_dict() for e in evs]}
-    return json.dumps(_finite(doc), indent=2, allow_nan=False, default=_json_default)
+    return json.dumps(json_safe(doc), indent=2, allow_nan=False, default=_json_default)
 
 
-def _finite(obj):
+def json_safe(obj):
     """NaN/Inf (a metric that could not be computed) become ``null``: JSON has no NaN."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
@@ -118,8 +118,10 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path, title: str = "") -> Path:
-    """PNG of SI-SDRi, PESQ and STOI per input-SNR band, one line per system (unprocessed dashed)."""
+def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path, title: str = "",
+               show_input: bool = True) -> Path:
+    """PNG of SI-SDRi, PESQ and STOI per input-SNR band, one line per system; ``show_input`` adds
+    the noisy input's PESQ and STOI as a dashed line."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -138,7 +140,7 @@ def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path,
               ("stoi", "stoi_in", "STOI"))
     for k, (key, in_key, ylabel) in enumerate(panels):
         ax = fig.add_subplot(1, 3, k + 1)
-        if in_key is not None:
+        if in_key is not None and show_input:
             bands = evs[0].bands()
             ax.plot(x, [_nan(bands.get(b, {}).get(in_key)) for b in labels], "k--", marker="o", label="noisy input")
         for e in evs:
