@@ -1,0 +1,48 @@
+import csv
+import json
+
+import pytest
+
+from hearsep.cli import main as cli
+from hearsep.errors import ConfigError
+from hearsep.model.contract import read_contract
+from hearsep.nn.train import TrainConfig, train
+from nn_fixtures import write_corpus
+
+
+def _config(root, run_dir, max_steps):
+    return TrainConfig.from_dict({
+        "data": {"manifest": str(root / "manifest.csv"), "segment_s": 0.25, "babble_prob": 0.5, "reverb_prob": 0.5},
+        "model": {"architecture": "gru", "units": 8, "input_units": 8, "layers": 1},
+        "train": {"batch_size": 2, "max_steps": max_steps, "time_budget_min": 5, "eval_every_steps": 2,
+                  "dev_mixtures": 2, "dev_segment_s": 0.25, "eval_mixtures": 1, "eval_segment_s": 0.25,
+                  "calibration_frames": 50, "warmup_steps": 1},
+        "output": {"run_dir": str(run_dir)},
+    })
+
+
+def test_train_resume_and_artefacts(tmp_path):
+    write_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    summary = train(_config(tmp_path / "corpus", run, 2))
+    assert summary["steps"] == 2
+    with pytest.raises(ConfigError):  # an existing run is never overwritten
+        train(_config(tmp_path / "corpus", run, 4))
+    summary = train(_config(tmp_path / "corpus", run, 4), resume=True)
+    assert summary["steps"] == 4 and summary["examples"] == 8
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [r["step"] for r in rows] == ["0", "2", "4"]
+    c = read_contract(run / "model.tflite")
+    assert c.info["int8_state_copy"] and c.latency_ms == 4.0
+    stats = json.loads((run / "feature_stats.json").read_text())
+    assert c.features.mean == stats["mean"] and c.features.std == stats["std"] > 0
+    assert (run / "model.keras").is_file() and (run / "model_float.tflite").is_file()
+    assert set(summary["eval"]) >= {"float32", "int8"}
+
+
+def test_cli_bad_config(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\narchitecture = 'nope'\n")
+    assert cli.main(["train", str(bad)]) == 2
+    assert "unknown architecture" in capsys.readouterr().err
+    assert cli.main(["train", str(tmp_path / "missing.toml")]) == 2
