@@ -231,10 +231,18 @@ def main(argv=None) -> int:
 
 
 def _run(args, corpus: Path) -> int:
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        return _bench(args, corpus, pin_one_core(args.cpu))
+    finally:  # leave the process as we found it (the tool may be called from a test session)
+        if affinity is not None:
+            os.sched_setaffinity(0, affinity)
+
+
+def _bench(args, corpus: Path, cpu: int | None) -> int:
     from hearsep.eval.mixtures import MixtureConfig, corpus_files, generate_mixtures
     from hearsep.eval.report import plot_bands, write_text
 
-    cpu = pin_one_core(args.cpu)
     notes: list[str] = []
     systems = build_systems(args, notes)
     for n in notes:
