@@ -5,8 +5,8 @@ The emulator runs :class:`~firmware_bridge.device.DeviceModel` in a thread on th
 would open ``/dev/ttyACM0``. A pty has no baud rate, so the emulator paces what it sends like a
 UART at ``baudrate`` (10 bit times per byte, 8N1): a frame is handed to the pty only when the
 previous one would have finished on the wire. Audio capture is produced in real time at 16 kHz
-into a bounded transmit queue of ``audio_queue_blocks`` blocks; when the link cannot keep up the
-oldest-pending policy is "drop the new block" and the drop is counted, as firmware would.
+into a bounded transmit queue of ``audio_queue_blocks`` blocks; while that queue is full (the link
+cannot keep up) new blocks are dropped and counted, as firmware would.
 Host -> device bytes are not paced (requests are small).
 """
 
