@@ -1,15 +1,30 @@
 """Keras step model -> TFLite bytes with the hearsep contract embedded.
 
 ``convert(step_model, contract, mode, calibration_features)`` is the core every front end (the
-trainer, ``hearsep quantize``) calls. Modes here: ``float32`` and ``int8`` (full integer: int8
-input/output tensors, ``TFLITE_BUILTINS_INT8`` only).
+trainer, ``hearsep quantize``) calls. Modes:
+
+* ``float32``: plain float model.
+* ``float16``: float16 weights, dequantized to float32 at load; float activations.
+* ``dynamic``: int8 weights, float activations (dynamic-range / hybrid kernels); no calibration.
+* ``int8``: full integer: int8 input/output tensors, ``TFLITE_BUILTINS_INT8`` only.
+* ``int16x8``: int16 activations and int16 I/O, int8 weights
+  (``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8``).
+
+Full-integer modes (``int8``, ``int16x8``) must be integer from input to output. The TF 2.21
+converter does not fail on an op without an integer kernel: it silently leaves a float island
+(DEQUANTIZE -> float op -> QUANTIZE). :func:`convert` finds such islands and raises a
+:class:`QuantizationError` naming the Keras layer (see :mod:`hearsep.quantize.layers`).
 
 int8 calibration streams real feature sequences through the *float* TFLite step model frame by
 frame and records every step's inputs, so state tensors are calibrated with the states the model
 really produces. Afterwards each state's input tensor is given the scale and zero point of its
 output tensor (patched in the flatbuffer; kernels derive their rescaling from the tensors at
 prepare time, so this is exact), and the contract's ``info["int8_state_copy"]`` says the runtime
-may copy int8 state from output to input without requantizing.
+may copy int8 state from output to input without requantizing. The patch is *verified*
+(:func:`verify_state_sharing`): the patched and the unpatched model (whose state the runtime
+requantizes) are streamed over the calibration frames, and the patch is kept only when its mask
+error against the float model is no worse; otherwise the unpatched model is kept, and
+``info["state_copy"]`` says ``"requantize"``.
 """
 
 from __future__ import annotations
@@ -23,34 +38,63 @@ import numpy as np
 from hearsep.errors import QuantizationError
 from hearsep.model.contract import ModelContract, embed_contract
 
-MODES = ("float32", "int8")
+MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
+#: modes whose activations are integers (need calibration, get state scale sharing)
+INTEGER_MODES = ("int8", "int16x8")
 
 
 def _converter(step_model):
-    import tensorflow as tf
+    tf, _ = import_tensorflow()
 
     return tf.lite.TFLiteConverter.from_keras_model(step_model)
 
 
 def _run_quiet(fn):
-    """Run a converter call with TF's C++ log noise lowered (the converter prints to stderr)."""
+    """Run a converter call silently: TF's C++ log, the Keras export's prints (file descriptors 1
+    and 2) and Python warnings are dropped; failures still raise (their message is what we report)."""
+    import sys
+    import tempfile
+    import warnings
+
     old = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = []
     try:
-        return fn()
-    finally:
-        if old is None:
-            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
-        else:
-            os.environ["TF_CPP_MIN_LOG_LEVEL"] = old
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:
+        saved = []
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if saved:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+        try:
+            return fn()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if saved:
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                for fd in saved:
+                    os.close(fd)
+            if old is None:
+                os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+            else:
+                os.environ["TF_CPP_MIN_LOG_LEVEL"] = old
+
+
+def import_tensorflow():
+    """Import TensorFlow and Keras with their start-up log lines (absl, oneDNN) dropped."""
+    return _run_quiet(lambda: (__import__("tensorflow"), __import__("keras")))
 
 
 def _interpreter(tflite_bytes: bytes):
-    from ai_edge_litert.interpreter import Interpreter
+    from hearsep.runtime.interpreter import load_interpreter
 
-    it = Interpreter(model_content=tflite_bytes, num_threads=1)
-    it.allocate_tensors()
-    return it
+    return load_interpreter(tflite_bytes, num_threads=1, xnnpack=False)
 
 
 def _check_signature(tflite_bytes: bytes, contract: ModelContract) -> None:
@@ -121,48 +165,127 @@ def share_state_quantization(tflite_bytes: bytes, contract: ModelContract) -> tu
     return bytes(builder.Output()), report
 
 
+def _mode_converter(step_model, mode: str, samples: list | None):
+    tf, _ = import_tensorflow()
+
+    conv = _converter(step_model)
+    if mode == "float32":
+        return conv
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif mode in INTEGER_MODES:
+        def representative():
+            yield from samples  # dicts keyed by signature input name
+
+        conv.representative_dataset = representative
+        if mode == "int8":
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+        else:
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            conv.inference_input_type = tf.int16
+            conv.inference_output_type = tf.int16
+    return conv
+
+
+def _convert_mode(step_model, mode: str, samples: list | None = None, float_bytes: bytes | None = None) -> bytes:
+    from hearsep.quantize.layers import converter_error
+
+    try:
+        return _run_quiet(_mode_converter(step_model, mode, samples).convert)
+    except Exception as exc:  # the converter raises many types; map them to the layer at fault
+        raise converter_error(exc, step_model, mode, float_bytes) from None
+
+
+def _stream_masks(tflite_bytes: bytes, contract: ModelContract, samples: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """Masks of the calibration stream (state carried by the runtime, reset where the stream's state is zero)."""
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    sep = TFLiteSeparator(tflite_bytes, contract=contract, xnnpack=False)
+    out = np.empty((len(samples), contract.bins), np.float32)
+    for i, feed in enumerate(samples):
+        if all(not np.any(feed[s.input]) for s in contract.states):
+            sep.reset()  # a new sequence starts (stream_calibration_inputs resets state per sequence)
+        out[i] = sep.process(feed[contract.features_input].reshape(-1))
+    return out
+
+
+def verify_state_sharing(patched: bytes, unpatched: bytes, float_bytes: bytes, contract: ModelContract,
+                         samples: list[dict[str, np.ndarray]], max_frames: int = 1500) -> dict:
+    """Is the state-scale-shared model (raw int copy) as close to float as the requantizing one?
+
+    Both are run as the runtime runs them (raw copy for ``patched`` when in/out quantization now
+    agree, dequantize/requantize for ``unpatched``) over the first ``max_frames`` calibration
+    frames. Returns ``{"raw_copy_ok", "mask_rmse_raw", "mask_rmse_requantize", "frames"}``;
+    ``raw_copy_ok`` when the raw copy's mask RMSE vs float is at most 10 % (+ 1e-4) worse.
+    """
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    sub = samples[:max_frames]
+    ref = _stream_masks(float_bytes, contract, sub)
+    raw = _stream_masks(patched, contract, sub)
+    req = _stream_masks(unpatched, contract, sub)
+    rmse_raw = float(np.sqrt(np.mean((raw - ref) ** 2)))
+    rmse_req = float(np.sqrt(np.mean((req - ref) ** 2)))
+    shared = all(TFLiteSeparator(patched, contract=contract, xnnpack=False).state_copy_raw)
+    return {"raw_copy_ok": bool(shared and rmse_raw <= 1.1 * rmse_req + 1e-4), "shared_in_model": bool(shared),
+            "mask_rmse_raw": rmse_raw, "mask_rmse_requantize": rmse_req, "frames": len(sub)}
+
+
 def convert(step_model, contract: ModelContract, mode: str = "float32",
-            calibration_features: Iterable[np.ndarray] | None = None, max_calibration_frames: int = 4000) -> bytes:
+            calibration_features: Iterable[np.ndarray] | None = None, max_calibration_frames: int = 4000,
+            verify_state: bool = True, require_integer: bool = True) -> bytes:
     """Convert a Keras step model (see :mod:`hearsep.nn.architectures`) to TFLite with ``contract``.
 
-    ``calibration_features``: for ``int8``, normalised feature sequences ``[T, bins]`` (e.g. of
-    training mixtures); they are streamed through the float model to collect realistic states.
-    Returns the model bytes (the contract's ``info`` records mode and state quantization).
+    ``calibration_features``: for ``int8`` and ``int16x8``, normalised feature sequences
+    ``[T, bins]`` (e.g. of training mixtures); they are streamed through the float model to
+    collect realistic states. ``verify_state``: check the shared state quantization (see
+    :func:`verify_state_sharing`) and fall back to the requantizing model when it costs accuracy.
+    ``require_integer``: a full-integer mode with a float island raises :class:`QuantizationError`
+    naming the layer. Returns the model bytes (the contract's ``info`` records mode, state copy
+    and calibration).
     """
-    import tensorflow as tf
+    from hearsep.quantize.layers import check_integer_only, precheck
 
     if mode not in MODES:
         raise QuantizationError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
     contract.validate()
-    float_bytes = _run_quiet(lambda: _converter(step_model).convert())
+    precheck(step_model, contract, mode)
+    float_bytes = _convert_mode(step_model, "float32")
     _check_signature(float_bytes, contract)
     info = dict(contract.info)
     info["quantization"] = mode
     if mode == "float32":
         return embed_contract(float_bytes, dataclasses.replace(contract, info=info))
+    if mode not in INTEGER_MODES:
+        blob = _convert_mode(step_model, mode, None, float_bytes)
+        _check_signature(blob, contract)
+        return embed_contract(blob, dataclasses.replace(contract, info=info))
 
     if calibration_features is None:
-        raise QuantizationError("int8 needs calibration_features (feature sequences [T, bins] of real mixtures)")
+        raise QuantizationError(f"{mode} needs calibration_features (feature sequences [T, bins] of real mixtures)")
     samples = stream_calibration_inputs(float_bytes, contract, calibration_features, max_calibration_frames)
     if not samples:
         raise QuantizationError("calibration_features gave no frames")
-    def representative():
-        yield from samples  # dicts keyed by signature input name
-
-    conv = _converter(step_model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    try:
-        int8_bytes = _run_quiet(conv.convert)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QuantizationError(f"int8 conversion failed: {first}") from None
-    _check_signature(int8_bytes, contract)
-    int8_bytes, report = share_state_quantization(int8_bytes, contract)
-    info["int8_state_copy"] = True
-    info["int8_state_quantization"] = {r["state"]: r["shared"] for r in report}
+    blob = _convert_mode(step_model, mode, samples, float_bytes)
+    _check_signature(blob, contract)
+    if require_integer:
+        check_integer_only(blob, step_model, mode)
+    patched, report = share_state_quantization(blob, contract)
+    state_copy = "raw"
+    if contract.states and verify_state:
+        check = verify_state_sharing(patched, blob, float_bytes, contract, samples)
+        info["state_check"] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in check.items()}
+        if not check["raw_copy_ok"]:
+            state_copy = "requantize"
+    if state_copy == "raw":
+        blob = patched
+        info["int8_state_quantization" if mode == "int8" else "state_quantization"] = {
+            r["state"]: r["shared"] for r in report}
+    info["state_copy"] = state_copy if contract.states else "none"
+    if mode == "int8":
+        info["int8_state_copy"] = state_copy == "raw"
     info["calibration_frames"] = len(samples)
-    return embed_contract(int8_bytes, dataclasses.replace(contract, info=info))
+    return embed_contract(blob, dataclasses.replace(contract, info=info))
