@@ -272,7 +272,9 @@ def _bench(args, corpus: Path, cpu: int | None) -> int:
     audio_s = sum(pp.duration_s for pp in pairs)
     head = (f"{len(pairs)} mixtures of {corpus} ({args.split}), {audio_s:.0f} s of audio, SNR {args.snr_range[0]:g}.."
             f"{args.snr_range[1]:g} dB, seed {args.seed}; one interpreter thread, pinned to core {cpu}; "
-            f"ratios to {REFERENCE}; bench took {wall:.0f} s")
+            f"ratios to {REFERENCE}; bench took {wall:.0f} s"
+            + (f"; load average {load0[0]:.1f} at start (other processes compete for the cores: compare ratios)"
+               if load0 else ""))
     for r in rows:
         if r["lag_zero_files"] != r["files"]:
             notes.append(f"{r['system']}: output not aligned with the clean speech on "
