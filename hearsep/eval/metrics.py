@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from hearsep.errors import AudioError
+from hearsep.errors import AudioError, ConfigError
 
 PESQ_RATE_HZ = 16000
 #: added to energies so that silence gives a finite, very low ratio instead of a division by zero
@@ -65,6 +65,17 @@ def snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
     return 10.0 * math.log10((float(np.dot(s, s)) + _EPS) / (float(np.dot(n, n)) + _EPS))
 
 
+def _require(module: str):
+    """Import an optional scoring package, or say how to install it (a :class:`ConfigError`)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"scoring needs the '{module}' package: pip install 'hearsep[dev]' "
+                          f"(or pip install {module})") from None
+
+
 def _to_rate(x: np.ndarray, rate_hz: int, to_hz: int) -> np.ndarray:
     if int(rate_hz) == to_hz:
         return x
@@ -80,7 +91,7 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, rate_hz: int) -> float:
     very short clips); that is a property of the audio, not an error, so it scores NaN and the
     aggregates skip it.
     """
-    import pesq as _pesq
+    _pesq = _require("pesq")
 
     deg, ref = _pair(degraded, reference)
     ref = _to_rate(ref, rate_hz, PESQ_RATE_HZ)
@@ -99,7 +110,7 @@ def stoi(reference: np.ndarray, degraded: np.ndarray, rate_hz: int, extended: bo
     NaN when the clip is too short for STOI's 384 ms analysis segments after its silent frames are
     removed (pystoi would warn and return 1e-5, which is not a score).
     """
-    from pystoi import stoi as _stoi
+    _stoi = _require("pystoi").stoi
 
     deg, ref = _pair(degraded, reference)
     with warnings.catch_warnings(record=True) as caught:

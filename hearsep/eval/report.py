@@ -122,8 +122,11 @@ def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path,
                show_input: bool = True) -> Path:
     """PNG of SI-SDRi, PESQ and STOI per input-SNR band, one line per system; ``show_input`` adds
     the noisy input's PESQ and STOI as a dashed line."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise OutputError("plots need matplotlib: pip install 'hearsep[dev]' (or pip install matplotlib)") from None
 
     evs = [evaluations] if isinstance(evaluations, Evaluation) else list(evaluations)
     labels: list[str] = []
