@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.errors import FrameError
@@ -112,7 +112,7 @@ def test_random_bytes_never_crash_or_decode(data):
 
 
 @FUZZ
-@given(frames, st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate"),
+@given(frames, st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate".split()),
                                   st.integers(0, 2000), st.integers(0, 255)), min_size=1, max_size=4))
 def test_corrupted_frame_is_never_accepted_and_link_resyncs(frame, edits):
     wire = bytearray(frame.encode()[:-1])
@@ -129,10 +129,10 @@ def test_corrupted_frame_is_never_accepted_and_link_resyncs(frame, edits):
             wire[pos % len(wire)] = value
         elif kind == "truncate":
             del wire[pos:]
+    assume(bytes(wire) != original)  # (a filter that rejects most examples fails the health check)
     reader = FrameReader()
     got = reader.feed(bytes(wire) + b"\x00")
-    if bytes(wire) != original:
-        assert all(f == frame for f in got)  # only the intact original could ever come out
-        assert got == [] or b"\x00" in wire
+    assert all(f == frame for f in got)  # only the intact original could ever come out
+    assert got == [] or b"\x00" in wire
     # a delimiter and the clean frame always get through
     assert reader.feed(b"\x00" + frame.encode()) == [frame]

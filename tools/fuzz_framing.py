@@ -31,7 +31,7 @@ def main(n: int) -> int:
 
     frames = st.builds(Frame, type=st.integers(0, 255), seq=st.integers(0, 255), payload=st.binary(max_size=300),
                        flags=st.integers(0, 255), version=st.integers(0, 255))
-    edits = st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate"), st.integers(0, 2000),
+    edits = st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate".split()), st.integers(0, 2000),
                                st.integers(0, 255)), min_size=1, max_size=4)
 
     @cfg
