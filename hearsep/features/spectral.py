@@ -15,12 +15,14 @@ from hearsep.model.contract import FeatureSpec
 class LogPowerFeatures:
     """Streaming ``log-power`` features with preallocated buffers: ``compute(spectrum) -> features``.
 
-    The returned array is an internal buffer (``float32``, ``bins`` long) valid until the next call.
+    ``spectrum`` is the streaming STFT's real ``(2, bins)`` layout ``[real; imag]``. The returned
+    array is an internal buffer (``float32``, ``bins`` long) valid until the next call.
     """
 
     def __init__(self, spec: FeatureSpec, bins: int):
         spec.validate()
         self.spec = spec
+        self._squares = np.zeros((2, bins), np.float32)
         self._power = np.zeros(bins, np.float32)
         self._features = np.zeros(bins, np.float32)
         self._scale = np.float32(1.0 / spec.std)
@@ -28,9 +30,9 @@ class LogPowerFeatures:
         self._eps = np.float32(spec.eps)
 
     def compute(self, spectrum: np.ndarray) -> np.ndarray:
-        p = self._power
-        np.abs(spectrum, out=p)
-        np.multiply(p, p, out=p)
+        p, sq = self._power, self._squares
+        np.multiply(spectrum, spectrum, out=sq)
+        np.add(sq[0], sq[1], out=p)
         p += self._eps
         np.log10(p, out=self._features)
         self._features *= self._scale

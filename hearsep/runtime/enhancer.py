@@ -41,7 +41,7 @@ class StreamingEnhancer:
         # Starting from one hop of zeros makes the delay exactly latency_samples; the samples
         # still owed always equal the samples still missing from the current hop.
         self._hop_out = np.zeros(h, np.float32)
-        self._masked = np.zeros(contract.bins, np.complex64)
+        self._masked = np.zeros((2, contract.bins), np.float32)
         self.hops_processed = 0
 
     @classmethod
