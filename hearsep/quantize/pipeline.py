@@ -64,7 +64,7 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
     """
     from hearsep.quantize import calibration, report as report_mod
     from hearsep.quantize.convert import convert
-    from hearsep.quantize.layers import keras_layers
+    from hearsep.quantize.layers import keras_layers, precheck
     from hearsep.quantize.source import load_model
 
     say = progress or (lambda msg: None)
@@ -76,6 +76,8 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
     contract = loaded.contract
     layer_classes = keras_layers(loaded.step_model)
     say(f"loaded {loaded.path} ({loaded.built_from}; contract from {loaded.contract_source})")
+    for mode in modes:  # refuse early, before calibration, what cannot work
+        precheck(loaded.step_model, contract, mode)
 
     calib_desc, calib_features = None, None
     if any(m in INTEGER_MODES for m in modes):
