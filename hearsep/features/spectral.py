@@ -25,19 +25,21 @@ class LogPowerFeatures:
         self._squares = np.zeros((2, bins), np.float32)
         self._power = np.zeros(bins, np.float32)
         self._features = np.zeros(bins, np.float32)
-        self._scale = np.float32(1.0 / spec.std)
-        self._offset = np.float32(-spec.mean / spec.std)
-        self._eps = np.float32(spec.eps)
+        # constants as full-length arrays: ufuncs run faster on them than on scalars
+        self._scale = np.full(bins, 1.0 / spec.std, np.float32)
+        self._offset = np.full(bins, -spec.mean / spec.std, np.float32)
+        self._eps = np.full(bins, spec.eps, np.float32)
 
     def compute(self, spectrum: np.ndarray) -> np.ndarray:
         p, sq = self._power, self._squares
         np.multiply(spectrum, spectrum, out=sq)
         np.add(sq[0], sq[1], out=p)
-        p += self._eps
-        np.log10(p, out=self._features)
-        self._features *= self._scale
-        self._features += self._offset
-        return self._features
+        np.add(p, self._eps, out=p)
+        f = self._features
+        np.log10(p, out=f)
+        np.multiply(f, self._scale, out=f)
+        np.add(f, self._offset, out=f)
+        return f
 
 
 def log_power_features(spectra: np.ndarray, spec: FeatureSpec) -> np.ndarray:
