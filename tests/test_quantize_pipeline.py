@@ -141,3 +141,19 @@ def test_cli_errors_are_one_line(keras_file, tmp_path, capsys):
 
     assert main(["quantize", str(keras_file), "--all-modes", "-o", str(tmp_path / "x.tflite")]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+def test_convert_falls_back_to_requantizing_when_the_check_fails(monkeypatch):
+    import hearsep.quantize.convert as conv
+
+    def failing(*args, **kwargs):
+        return {"raw_copy_ok": False, "shared_in_model": True, "mask_rmse_raw": 0.5,
+                "mask_rmse_requantize": 0.01, "frames": 10}
+
+    monkeypatch.setattr(conv, "verify_state_sharing", failing)
+    blob = convert(step_model("gru"), contract(), "int8", calibration())
+    info = read_contract(blob).info
+    assert info["state_copy"] == "requantize" and info["int8_state_copy"] is False
+    assert "int8_state_quantization" not in info
+    sep = TFLiteSeparator(blob, xnnpack=False)  # the runtime sees the difference and requantizes
+    assert sep.state_copy_raw == [sep.inputs["state"].scale == sep.outputs["state_out"].scale]
