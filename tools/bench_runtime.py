@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -59,24 +58,6 @@ def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> 
     return convert(step, contract, "int8", calib, max_calibration_frames=1500), seq.count_params()
 
 
-def _stats(ns: np.ndarray) -> dict:
-    us = ns / 1000.0
-    return {"mean_us": float(us.mean()), "p50_us": float(np.percentile(us, 50)),
-            "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max())}
-
-
-def time_loop(fn, hops: int, warmup: int = 200) -> np.ndarray:
-    for _ in range(warmup):
-        fn()
-    out = np.empty(hops, np.int64)
-    clock = time.perf_counter_ns
-    for i in range(hops):
-        t0 = clock()
-        fn()
-        out[i] = clock() - t0
-    return out
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="a contract-carrying .tflite model (default: build a 300k-param int8 GRU)")
@@ -89,10 +70,10 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
 
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-
+    from hearsep.profiling.timing import pin_to_one_core, time_loop, timing_stats
     from hearsep.runtime.enhancer import StreamingEnhancer
+
+    pin_to_one_core()
 
     if args.model:
         model, params = Path(args.model).read_bytes(), None
@@ -109,7 +90,7 @@ def main(argv=None) -> int:
     for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
         for name, fn in loops.items():
             samples[name].append(time_loop(fn, args.hops))
-    res = {k: _stats(np.concatenate(v)) for k, v in samples.items()}
+    res = {k: timing_stats(np.concatenate(v)) for k, v in samples.items()}
     hop_us = 1e6 * enh.contract.hop_samples / enh.contract.sample_rate_hz
     step, inv = res["step"], res["invoke"]
     rest = step["mean_us"] - inv["mean_us"]

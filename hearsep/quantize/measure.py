@@ -11,32 +11,13 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from hearsep.model.contract import ModelContract
+from hearsep.profiling.timing import time_loop, timing_stats  # noqa: F401  (re-exported)
 from hearsep.quantize.calibration import EvalItem
-
-
-def time_loop(fn, iterations: int, warmup: int = 200) -> np.ndarray:
-    """Call ``fn`` ``warmup`` times, then ``iterations`` times timed; returns nanoseconds per call."""
-    for _ in range(warmup):
-        fn()
-    out = np.empty(iterations, np.int64)
-    clock = time.perf_counter_ns
-    for i in range(iterations):
-        t0 = clock()
-        fn()
-        out[i] = clock() - t0
-    return out
-
-
-def timing_stats(ns: np.ndarray) -> dict:
-    us = np.asarray(ns, np.float64) / 1000.0
-    return {"mean_us": float(us.mean()), "p50_us": float(np.percentile(us, 50)),
-            "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max()), "invokes": int(us.size)}
 
 
 def invoke_latency(model: bytes, contract: ModelContract, xnnpack: bool, invokes: int = 2000,

@@ -1,0 +1,1 @@
+"""Measuring the runner: per-call timing loops and their statistics (no TensorFlow)."""
