@@ -1,8 +1,9 @@
 """Tiny frame-step separators built inside the tests (needs the [train] extra: TensorFlow).
 
 ``build_tiny_gru`` makes a Keras frame-step model (features [1,1,bins] + GRU state -> mask +
-state) and converts it to TFLite (float32 or full-integer int8 with a representative dataset
-of features and states), embedding a hearsep contract. Results are cached per session.
+state) and converts it with hearsep's own converter (float32, int8, int16x8; calibration from
+random features streamed through the float model), embedding a hearsep contract. Results are
+cached per session; ``with_contract=False`` strips the contract again for the error tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 
 import numpy as np
 
-from hearsep.model.contract import FeatureSpec, ModelContract, StatePair, embed_contract
+from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -33,7 +34,6 @@ def build_tiny_gru(mode: str = "int8", units: int = 16, frame: int = 256, hop: i
                    window: str = "asymmetric", seed: int = 0, with_contract: bool = True) -> bytes:
     """TFLite bytes with contract. ``units=0`` builds a stateless model (Dense only)."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     contract = tiny_contract(units, frame, hop, window)
@@ -53,32 +53,21 @@ def build_tiny_gru(mode: str = "int8", units: int = 16, frame: int = 256, hop: i
     outputs["mask"] = m
     model = keras.Model(inputs, outputs)
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if mode in ("int8", "int16x8"):
+    from hearsep.quantize.convert import convert
+
+    calibration = None
+    if mode != "float32":
         rng = np.random.default_rng(seed)
+        calibration = [rng.normal(0, 1, (100, bins)).astype(np.float32)]
+    model_bytes = convert(model, contract, mode, calibration, verify_state=False)
+    if with_contract:
+        return model_bytes
+    from hearsep.model.contract import CONTRACT_METADATA_NAME
+    from ai_edge_litert import schema_py_generated as schema
+    import flatbuffers
 
-        def rep():
-            state = np.zeros((1, units), np.float32)
-            for _ in range(100):
-                feats = rng.normal(0, 1, (1, 1, bins)).astype(np.float32)
-                sample = {"features": feats}
-                if units:
-                    sample["state"] = state
-                    state = model(sample)["state_out"].numpy()
-                yield sample
-
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = rep
-        if mode == "int8":
-            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            conv.inference_input_type = tf.int8
-            conv.inference_output_type = tf.int8
-        else:
-            conv.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-            conv.inference_input_type = tf.int16
-            conv.inference_output_type = tf.int16
-    elif mode != "float32":
-        raise ValueError(mode)
-    raw = conv.convert()
-    return embed_contract(raw, contract) if with_contract else raw
+    fb = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    fb.metadata = [m for m in fb.metadata if m.name not in (CONTRACT_METADATA_NAME, CONTRACT_METADATA_NAME.encode())]
+    builder = flatbuffers.Builder(len(model_bytes))
+    builder.Finish(fb.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
