@@ -10,10 +10,8 @@ from models_for_tests import build_tiny_gru
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    p = tmp_path_factory.mktemp("m") / "tiny.tflite"
-    p.write_bytes(build_tiny_gru("int8"))
-    return p
+def model(tiny_model_path):
+    return tiny_model_path
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,12 @@ import pytest
 import soundfile as sf
 
 from hearsep.cli.main import main
-from models_for_tests import build_tiny_gru
 from speechlike import noise_like, speech_like
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    p = tmp_path_factory.mktemp("m") / "tiny.tflite"
-    p.write_bytes(build_tiny_gru("int8"))
-    return p
+def model(tiny_model_path):
+    return tiny_model_path
 
 
 @pytest.fixture(scope="module")

@@ -170,8 +170,8 @@ class ModelContract:
 def _schema():
     try:
         from ai_edge_litert import schema_py_generated as schema
-    except ImportError:  # pragma: no cover - fallback for TensorFlow-only installs
-        from tensorflow.lite.python import schema_py_generated as schema  # type: ignore
+    except ImportError:  # pragma: no cover - ai-edge-litert is a base dependency
+        raise ModelError("reading a model's contract needs ai-edge-litert: pip install ai-edge-litert") from None
     return schema
 
 
