@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hearsep.features.spectral import LogPowerFeatures
-from hearsep.features.stft import StreamingSTFT
+from hearsep.features.spectral import log_power_features
+from hearsep.features.stft import analysis_frames, overlap_add
 from hearsep.model.contract import read_contract
 
 
@@ -27,7 +27,11 @@ def _quantizer(detail):
 
 
 def enhance(tflite_bytes: bytes, audio: np.ndarray) -> np.ndarray:
-    """Enhance mono float audio at the model's rate; returns the same length, delay-compensated."""
+    """Enhance mono float audio at the model's rate; returns the same length, delay-compensated.
+
+    Framing uses the batch helpers, which match the streaming STFT sample for sample; the model
+    runs one frame per invoke with its state carried, as in the runtime.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     c = read_contract(tflite_bytes)
@@ -38,24 +42,21 @@ def enhance(tflite_bytes: bytes, audio: np.ndarray) -> np.ndarray:
     _, dq_mask = _quantizer(outs[c.mask_output])
     states = {s.input: np.zeros(s.shape, ins[s.input]["dtype"]) for s in c.states}
     copy_raw = {s.input: ins[s.input]["quantization"] == outs[s.output]["quantization"] for s in c.states}
-    stft = StreamingSTFT(c.frame_samples, c.hop_samples, c.window)
-    feats = LogPowerFeatures(c.features, c.bins)
     h = c.hop_samples
     delay = c.synthesis_samples - h
     x = np.concatenate([np.asarray(audio, np.float32), np.zeros(delay + h, np.float32)])
-    n_hops = len(x) // h
-    y = np.zeros(n_hops * h, np.float32)
-    for k in range(n_hops):
-        spectrum = stft.analyze(x[k * h:(k + 1) * h])
-        f = feats.compute(spectrum)
-        out = runner(**{c.features_input: q_feat(f).reshape(1, 1, -1)}, **states)
-        mask = dq_mask(out[c.mask_output]).reshape(-1)
+    spectra = analysis_frames(x, c.frame_samples, h, c.window)
+    feats = log_power_features(spectra, c.features)
+    masks = np.zeros(spectra.shape, np.float32)
+    for k in range(spectra.shape[0]):
+        out = runner(**{c.features_input: q_feat(feats[k]).reshape(1, 1, -1)}, **states)
+        masks[k] = dq_mask(out[c.mask_output]).reshape(-1)
         for s in c.states:
             v = out[s.output]
             if not copy_raw[s.input]:  # requantize (scales differ)
                 v = _quantizer(ins[s.input])[0](_quantizer(outs[s.output])[1](v))
             states[s.input] = v
-        y[k * h:(k + 1) * h] = stft.synthesize(spectrum * mask)
+    y = overlap_add(spectra * masks, c.frame_samples, h, c.window).astype(np.float32)
     return y[delay:delay + len(audio)]
 
 
