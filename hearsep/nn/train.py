@@ -377,7 +377,7 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     report({"event": "exported", "file": str(run / "model_float.tflite"), "bytes": len(float_bytes)})
 
     speech, noise = _sources(cfg, cfg.data.train_split)
-    calib_mix = dataclasses.replace(cfg.data.mix, segment_s=4.0)
+    calib_mix = dataclasses.replace(cfg.data.mix, segment_s=4.0, reverb_prob=0.0, babble_prob=0.0)
     calib_gen = data_mod.MixtureGenerator(speech, noise, calib_mix, seed=t_cfg.seed + 3)
     frames_per_seq = calib_mix.segment_samples // cfg.stft.hop_samples
     n_seq = max(1, -(-t_cfg.calibration_frames // frames_per_seq))
