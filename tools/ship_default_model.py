@@ -138,7 +138,7 @@ Dev curve (32 fixed dev mixtures of 2 s, SNR -5..15 dB; `training_log.csv` has e
 (speech and noise never seen in training), SNR uniform {ev['snr_db'][0]:g}..{ev['snr_db'][1]:g} dB, no reverb,
 mean input SI-SDR {ev['input_si_sdr_db_mean']:.2f} dB. Each TFLite model is run hop by hop exactly as
 the runtime does (streaming STFT, features, quantize, signature runner, state copy, synthesis;
-`hearsep.nn.check.enhance`), and SI-SDRi = SI-SDR(output) - SI-SDR(mixture) against the clean target.
+`hearsep.runtime.enhancer.StreamingEnhancer`, via `hearsep.nn.train.evaluate_tflite`), and SI-SDRi = SI-SDR(output) - SI-SDR(mixture) against the clean target.
 {('int8 calibration used for the shipped file: ' + s['int8_calibration'] + '.') if s.get('int8_calibration') else ''}
 """
     card += f"""

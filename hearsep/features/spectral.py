@@ -17,17 +17,21 @@ class LogPowerFeatures:
 
     ``spectrum`` is the streaming STFT's real ``(2, bins)`` layout ``[real; imag]``. The returned
     array is an internal buffer (``float32``, ``bins`` long) valid until the next call.
+
+    ``output_scale`` / ``output_offset`` fold a further affine map into the same two passes
+    (``features * output_scale + output_offset``): the runtime uses it to emit features directly
+    in an int8 model's quantized units (``1 / scale``, ``zero_point``), ready to round.
     """
 
-    def __init__(self, spec: FeatureSpec, bins: int):
+    def __init__(self, spec: FeatureSpec, bins: int, output_scale: float = 1.0, output_offset: float = 0.0):
         spec.validate()
         self.spec = spec
         self._squares = np.zeros((2, bins), np.float32)
         self._power = np.zeros(bins, np.float32)
         self._features = np.zeros(bins, np.float32)
         # constants as full-length arrays: ufuncs run faster on them than on scalars
-        self._scale = np.full(bins, 1.0 / spec.std, np.float32)
-        self._offset = np.full(bins, -spec.mean / spec.std, np.float32)
+        self._scale = np.full(bins, output_scale / spec.std, np.float32)
+        self._offset = np.full(bins, output_offset - output_scale * spec.mean / spec.std, np.float32)
         self._eps = np.full(bins, spec.eps, np.float32)
 
     def compute(self, spectrum: np.ndarray) -> np.ndarray:

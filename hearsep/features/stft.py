@@ -115,9 +115,9 @@ class StreamingSTFT:
         self._spectrum_flat = np.zeros(2 * bins, np.float32)
         self._spectrum = self._spectrum_flat.reshape(2, bins)
         self._tail = np.zeros(m, np.float32)
-        # overlap-add accumulator: a ring of ``synthesis/hop`` rows of one hop each
+        # overlap-add accumulator: a ring of the ``synthesis/hop - 1`` output hops still pending
         self._rows = m // h
-        self._ola = np.zeros((self._rows, h), np.float32)
+        self._ola = np.zeros((max(self._rows - 1, 1), h), np.float32)
         self._slot = 0
         self._hop_out = np.zeros(h, np.float32)
 
@@ -151,7 +151,7 @@ class StreamingSTFT:
         return self._spectrum
 
     def synthesize(self, spectrum: np.ndarray) -> np.ndarray:
-        h, rows, tail = self.hop_samples, self._rows, self._tail
+        h, tail = self.hop_samples, self._tail
         if self.method == "dft":
             np.dot(self._synthesis_matrix, spectrum.reshape(-1), out=tail)
         else:
@@ -159,13 +159,18 @@ class StreamingSTFT:
             self._complex.imag = spectrum[1]
             np.fft.irfft(self._complex, n=self.frame_samples, out=self._frame_out)
             np.multiply(self._frame_out[-self.synthesis_samples:], self._synthesis_tail, out=tail)
+        # frame segment j belongs to the output hop j hops from now: segment 0 completes this hop,
+        # segments 1 .. rows-2 add to pending hops, the last one starts the freed pending row
+        pending = self._rows - 1
+        if pending == 0:
+            self._hop_out[:] = tail
+            return self._hop_out
         slot = self._slot
-        # frame segment j belongs to the output hop j hops from now; segment 0 completes this hop
         np.add(self._ola[slot], tail[:h], out=self._hop_out)
-        self._ola[slot] = 0
-        for j in range(1, rows):
-            self._ola[(slot + j) % rows] += tail[j * h:(j + 1) * h]
-        self._slot = (slot + 1) % rows
+        for j in range(1, pending):
+            self._ola[(slot + j) % pending] += tail[j * h:(j + 1) * h]
+        self._ola[slot] = tail[pending * h:]
+        self._slot = (slot + 1) % pending
         return self._hop_out
 
 

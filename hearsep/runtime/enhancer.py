@@ -32,8 +32,12 @@ class StreamingEnhancer:
         contract.validate()
         self.contract = contract
         self.stft = StreamingSTFT(contract.frame_samples, contract.hop_samples, contract.window)
-        self.features = LogPowerFeatures(contract.features, contract.bins)
         self.separator = separator if separator is not None else UnityMask(contract.bins)
+        # an int8/int16 features input: emit features in its quantized units (two fewer passes)
+        q = getattr(self.separator, "input_quantization", None)
+        self._prescaled = q is not None
+        self.features = (LogPowerFeatures(contract.features, contract.bins, 1.0 / q[0], float(q[1])) if q
+                         else LogPowerFeatures(contract.features, contract.bins))
         h = contract.hop_samples
         self._hop_in = np.zeros(h, np.float32)
         self._filled = 0
@@ -68,7 +72,7 @@ class StreamingEnhancer:
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
         """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
         spectrum = self.stft.analyze(hop_block)
-        mask = self.separator.process(self.features.compute(spectrum))
+        mask = self.separator.process(self.features.compute(spectrum), self._prescaled)
         np.multiply(spectrum, mask, out=self._masked)
         self.hops_processed += 1
         return self.stft.synthesize(self._masked)
@@ -83,6 +87,11 @@ class StreamingEnhancer:
         i = 0
         while i < n:
             f = self._filled
+            if f == 0 and n - i >= h:  # a whole hop in the input: no staging copy
+                out[i:i + h] = self._hop_out
+                self._hop_out[:] = self.process_hop(x[i:i + h])
+                i += h
+                continue
             take = min(h - f, n - i)
             self._hop_in[f:f + take] = x[i:i + take]
             out[i:i + take] = self._hop_out[f:f + take]

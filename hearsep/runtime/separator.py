@@ -24,7 +24,7 @@ class UnityMask:
     def __init__(self, bins: int):
         self._mask = np.ones(bins, np.float32)
 
-    def process(self, features: np.ndarray) -> np.ndarray:
+    def process(self, features: np.ndarray, prescaled: bool = False) -> np.ndarray:
         return self._mask
 
     def reset(self) -> None:
@@ -57,15 +57,22 @@ class _Quantizer:
         elif info.dtype != np.float32:
             raise ModelError(f"tensor {info.name!r} has unsupported type {info.dtype} without quantization")
 
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Store float ``x`` into ``raw`` in the tensor's dtype; returns ``raw``."""
+    def quantize(self, x: np.ndarray, prescaled: bool = False) -> np.ndarray:
+        """Store float ``x`` into ``raw`` in the tensor's dtype; returns ``raw``.
+
+        ``prescaled``: ``x`` is already in quantized units (``x / scale + zero_point``), only
+        clipping and rounding are left.
+        """
         if not self.quantized:
             self.flat[:] = x.reshape(-1)
             return self.raw
         t = self._tmp
-        np.multiply(x.reshape(-1), self._inv_scale, out=t)
-        np.add(t, self._zp, out=t)
-        np.minimum(t, self._hi, out=t)
+        if prescaled:
+            np.minimum(x.reshape(-1), self._hi, out=t)
+        else:
+            np.multiply(x.reshape(-1), self._inv_scale, out=t)
+            np.add(t, self._zp, out=t)
+            np.minimum(t, self._hi, out=t)
         np.maximum(t, self._lo, out=t)
         np.rint(t, out=self.flat, casting="unsafe")  # round half to even, then store as integers
         return self.raw
@@ -131,14 +138,22 @@ class TFLiteSeparator:
         for sin, _ in self._states:
             self.interpreter.set_tensor(sin.info.index, sin.quantize(np.zeros(sin.flat.shape, np.float32)))
 
-    def process(self, features: np.ndarray) -> np.ndarray:
+    @property
+    def input_quantization(self) -> tuple[float, int] | None:
+        """``(scale, zero_point)`` of the features input, or None for a float input."""
+        info = self._features.info
+        return (info.scale, info.zero_point) if self._features.quantized else None
+
+    def process(self, features: np.ndarray, prescaled: bool = False) -> np.ndarray:
         """One frame: ``features`` (bins,) float32 -> mask (bins,) float32 (internal buffer).
 
-        State inputs already hold this frame's state: after each invoke every state output is
-        written straight into its input tensor (raw, or requantized when the scales differ).
+        ``prescaled``: the features are already in the input's quantized units (see
+        :attr:`input_quantization`). State inputs already hold this frame's state: after each
+        invoke every state output is written straight into its input tensor (raw, or requantized
+        when the scales differ).
         """
         it = self.interpreter
-        it.set_tensor(self._features_index, self._features.quantize(features))
+        it.set_tensor(self._features_index, self._features.quantize(features, prescaled))
         it.invoke()
         mask = self._mask.dequantize(self._mask_view())
         for index, view, sin, sout, raw in self._state_links:
