@@ -72,7 +72,9 @@ class StreamingEnhancer:
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
         """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
         spectrum = self.stft.analyze(hop_block)
-        mask = self.separator.process(self.features.compute(spectrum), self._prescaled)
+        features = self.features.compute(spectrum)
+        # any object with process(features) -> mask is a separator; only ours take prescaled input
+        mask = self.separator.process(features, True) if self._prescaled else self.separator.process(features)
         np.multiply(spectrum, mask, out=self._masked)
         self.hops_processed += 1
         return self.stft.synthesize(self._masked)
