@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 ARTEFACTS = {"model.tflite": "model.tflite", "model_float.tflite": "model_float.tflite",
-             "model.keras": "model.keras", "log.csv": "training_log.csv", "summary.json": "summary.json"}
+             "model.keras": "model.keras", "log.csv": "training_log.csv", "summary.json": "summary.json",
+             "model.contract.json": "model.contract.json"}  # the .keras file's contract (for hearsep quantize)
 
 
 def invoke_us(path: Path, n: int = 3000) -> float:
@@ -67,7 +68,8 @@ def main(argv=None) -> int:
     run, out = Path(args.run), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for src, dst in ARTEFACTS.items():
-        shutil.copyfile(run / src, out / dst)
+        if (run / src).exists() or src != "model.contract.json":  # runs before the sidecar existed lack it
+            shutil.copyfile(run / src, out / dst)
     s = json.loads((out / "summary.json").read_text())
     import tomllib
 

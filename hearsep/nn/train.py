@@ -363,7 +363,6 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``."""
     from hearsep.features.spectral import log_power_features
     from hearsep.features.stft import analysis_frames
-    from hearsep.nn import check
     from hearsep.quantize.convert import convert
 
     run = Path(cfg.run_dir)
@@ -372,6 +371,9 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     step_model, states = arch.step(model)
     contract = contract_for(cfg, spec, states, info={"params": params, "train_steps": state["step"],
                                                      "train_time_s": round(state["elapsed_s"], 1)})
+    # the .keras file carries no framing: its contract goes beside it (hearsep quantize reads it)
+    sidecar = dataclasses.replace(contract, info={**contract.info, "model_params": arch.params})
+    (run / "model.contract.json").write_text(sidecar.to_json())
     float_bytes = convert(step_model, contract, "float32")
     (run / "model_float.tflite").write_bytes(float_bytes)
     report({"event": "exported", "file": str(run / "model_float.tflite"), "bytes": len(float_bytes)})
