@@ -140,3 +140,28 @@ def dumps() -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     print(dumps(), end="")
+
+
+EDIT_KINDS = ("flip", "insert", "delete", "overwrite", "truncate")
+
+
+def corrupt(wire: bytes, edits) -> bytes:
+    """Apply ``(kind, position, value)`` edits (kinds from :data:`EDIT_KINDS`) to frame bytes.
+
+    Shared by the fuzz test and ``tools/fuzz_framing.py``: bit flips, inserted, deleted and
+    overwritten bytes, and truncation, at positions taken modulo the current length.
+    """
+    out = bytearray(wire)
+    for kind, pos, value in edits:
+        pos %= len(out) + 1
+        if kind == "flip" and out:
+            out[pos % len(out)] ^= 1 << (value % 8)
+        elif kind == "insert":
+            out.insert(pos, value)
+        elif kind == "delete" and out:
+            del out[pos % len(out)]
+        elif kind == "overwrite" and out:
+            out[pos % len(out)] = value
+        elif kind == "truncate":
+            del out[pos:]
+    return bytes(out)

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.errors import FrameError
+from firmware_bridge.testvectors import EDIT_KINDS, corrupt
 from firmware_bridge.framing import (FLAG_REPLY, MAX_ENCODED, MAX_PAYLOAD, Frame, FrameReader, cobs_decode,
                                      cobs_encode, crc32, decode_frame)
 
@@ -112,23 +113,11 @@ def test_random_bytes_never_crash_or_decode(data):
 
 
 @FUZZ
-@given(frames, st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate".split()),
+@given(frames, st.lists(st.tuples(st.sampled_from(EDIT_KINDS),
                                   st.integers(0, 2000), st.integers(0, 255)), min_size=1, max_size=4))
 def test_corrupted_frame_is_never_accepted_and_link_resyncs(frame, edits):
-    wire = bytearray(frame.encode()[:-1])
-    original = bytes(wire)
-    for kind, pos, value in edits:
-        pos = pos % (len(wire) + 1)
-        if kind == "flip" and wire:
-            wire[pos % len(wire)] ^= 1 << (value % 8)
-        elif kind == "insert":
-            wire.insert(pos, value)
-        elif kind == "delete" and wire:
-            del wire[pos % len(wire)]
-        elif kind == "overwrite" and wire:
-            wire[pos % len(wire)] = value
-        elif kind == "truncate":
-            del wire[pos:]
+    original = frame.encode()[:-1]
+    wire = corrupt(original, edits)
     assume(bytes(wire) != original)  # (a filter that rejects most examples fails the health check)
     reader = FrameReader()
     got = reader.feed(bytes(wire) + b"\x00")

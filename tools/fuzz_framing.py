@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.framing import Frame, FrameReader
+from firmware_bridge.testvectors import EDIT_KINDS, corrupt
 
 counts = {"random": 0, "random_accepted": 0, "corrupted": 0, "corrupt_accepted": 0, "intact_accepted": 0,
           "resync_failures": 0}
@@ -31,26 +32,14 @@ def main(n: int) -> int:
 
     frames = st.builds(Frame, type=st.integers(0, 255), seq=st.integers(0, 255), payload=st.binary(max_size=300),
                        flags=st.integers(0, 255), version=st.integers(0, 255))
-    edits = st.lists(st.tuples(st.sampled_from("flip insert delete overwrite truncate".split()), st.integers(0, 2000),
+    edits = st.lists(st.tuples(st.sampled_from(EDIT_KINDS), st.integers(0, 2000),
                                st.integers(0, 255)), min_size=1, max_size=4)
 
     @cfg
     @given(frames, edits)
     def corrupted(frame, edit_list):
-        wire = bytearray(frame.encode()[:-1])
-        original = bytes(wire)
-        for kind, pos, value in edit_list:
-            pos %= len(wire) + 1
-            if kind == "flip" and wire:
-                wire[pos % len(wire)] ^= 1 << (value % 8)
-            elif kind == "insert":
-                wire.insert(pos, value)
-            elif kind == "delete" and wire:
-                del wire[pos % len(wire)]
-            elif kind == "overwrite" and wire:
-                wire[pos % len(wire)] = value
-            elif kind == "truncate":
-                del wire[pos:]
+        original = frame.encode()[:-1]
+        wire = corrupt(original, edit_list)
         if bytes(wire) == original:
             return
         counts["corrupted"] += 1
