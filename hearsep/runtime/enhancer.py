@@ -86,13 +86,20 @@ class StreamingEnhancer:
         if out is None:
             out = np.empty(n, np.float32)
         h = self.contract.hop_samples
+        step = self.process_hop
         i = 0
         while i < n:
             f = self._filled
-            if f == 0 and n - i >= h:  # a whole hop in the input: no staging copy
+            whole = (n - i) // h if f == 0 else 0
+            if whole:
+                # a run of whole hops straight from the input: hop k's output is written where
+                # hop k+1's input was, one hop later, and only the last one waits in _hop_out
                 out[i:i + h] = self._hop_out
-                self._hop_out[:] = self.process_hop(x[i:i + h])
-                i += h
+                for k in range(i, i + (whole - 1) * h, h):
+                    out[k + h:k + 2 * h] = step(x[k:k + h])
+                last = i + (whole - 1) * h
+                self._hop_out[:] = step(x[last:last + h])
+                i += whole * h
                 continue
             take = min(h - f, n - i)
             self._hop_in[f:f + take] = x[i:i + take]
