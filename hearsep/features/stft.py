@@ -111,13 +111,18 @@ class StreamingSTFT:
         # input history: a double-length store with a sliding frame, so a shift is a pointer move
         # and only every ``frame/hop`` hops a non-overlapping copy (no temporaries in steady state)
         self._store = np.zeros(2 * n, np.float32)
-        self._pos = n
+        # the frame and newest-hop views for every position the frame can take (p = k * hop)
+        self._frame_views = [self._store[k * h:k * h + n] for k in range(n // h + 1)]
+        self._hop_views = [self._store[k * h + n - h:k * h + n] for k in range(n // h + 1)]
+        self._k = n // h
         self._spectrum_flat = np.zeros(2 * bins, np.float32)
         self._spectrum = self._spectrum_flat.reshape(2, bins)
         self._tail = np.zeros(m, np.float32)
         # overlap-add accumulator: a ring of the ``synthesis/hop - 1`` output hops still pending
         self._rows = m // h
         self._ola = np.zeros((max(self._rows - 1, 1), h), np.float32)
+        self._ola_rows = list(self._ola)
+        self._tail_segments = [self._tail[j * h:(j + 1) * h] for j in range(self._rows)]
         self._slot = 0
         self._hop_out = np.zeros(h, np.float32)
 
@@ -128,19 +133,19 @@ class StreamingSTFT:
     def reset(self) -> None:
         self._store.fill(0)
         self._ola.fill(0)
-        self._pos = self.frame_samples
+        self._k = self.frame_samples // self.hop_samples
         self._slot = 0
 
     def analyze(self, hop_block: np.ndarray) -> np.ndarray:
-        n, h = self.frame_samples, self.hop_samples
-        p = self._pos + h
-        if p + n > self._store.shape[0]:
-            # keep the newest n - h samples; source lies after destination, so no overlap
-            self._store[:n - h] = self._store[p:p + n - h]
-            p = 0
-        self._store[p + n - h:p + n] = hop_block
-        self._pos = p
-        frame = self._store[p:p + n]
+        k = self._k + 1
+        if k == len(self._frame_views):
+            # keep the newest frame - hop samples; source lies after destination, so no overlap
+            n, h = self.frame_samples, self.hop_samples
+            self._store[:n - h] = self._store[k * h:k * h + n - h]
+            k = 0
+        self._hop_views[k][:] = hop_block
+        self._k = k
+        frame = self._frame_views[k]
         if self.method == "dft":
             np.dot(self._analysis_matrix, frame, out=self._spectrum_flat)
         else:
@@ -151,7 +156,7 @@ class StreamingSTFT:
         return self._spectrum
 
     def synthesize(self, spectrum: np.ndarray) -> np.ndarray:
-        h, tail = self.hop_samples, self._tail
+        tail = self._tail
         if self.method == "dft":
             np.dot(self._synthesis_matrix, spectrum.reshape(-1), out=tail)
         else:
@@ -165,11 +170,11 @@ class StreamingSTFT:
         if pending == 0:
             self._hop_out[:] = tail
             return self._hop_out
-        slot = self._slot
-        np.add(self._ola[slot], tail[:h], out=self._hop_out)
+        slot, rows, segments = self._slot, self._ola_rows, self._tail_segments
+        np.add(rows[slot], segments[0], out=self._hop_out)
         for j in range(1, pending):
-            self._ola[(slot + j) % pending] += tail[j * h:(j + 1) * h]
-        self._ola[slot] = tail[pending * h:]
+            rows[(slot + j) % pending] += segments[j]
+        rows[slot][:] = segments[pending]
         self._slot = (slot + 1) % pending
         return self._hop_out
 

@@ -38,6 +38,9 @@ class StreamingEnhancer:
         self._prescaled = q is not None
         self.features = (LogPowerFeatures(contract.features, contract.bins, 1.0 / q[0], float(q[1])) if q
                          else LogPowerFeatures(contract.features, contract.bins))
+        # the per-hop calls, bound once (500 hops a second)
+        self._analyze, self._synthesize = self.stft.analyze, self.stft.synthesize
+        self._features, self._separate = self.features.compute, self.separator.process
         h = contract.hop_samples
         self._hop_in = np.zeros(h, np.float32)
         self._filled = 0
@@ -71,13 +74,13 @@ class StreamingEnhancer:
 
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
         """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
-        spectrum = self.stft.analyze(hop_block)
-        features = self.features.compute(spectrum)
+        spectrum = self._analyze(hop_block)
+        features = self._features(spectrum)
         # any object with process(features) -> mask is a separator; only ours take prescaled input
-        mask = self.separator.process(features, True) if self._prescaled else self.separator.process(features)
+        mask = self._separate(features, True) if self._prescaled else self._separate(features)
         np.multiply(spectrum, mask, out=self._masked)
         self.hops_processed += 1
-        return self.stft.synthesize(self._masked)
+        return self._synthesize(self._masked)
 
     def process(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Enhance a block of any length (1 sample to minutes); returns as many samples as given."""

@@ -46,6 +46,7 @@ class _Quantizer:
         size = self.flat.shape[0]
         self._tmp = np.zeros(size, np.float32)
         self.value = np.zeros(size, np.float32)
+        self._value_shaped = self.value.reshape(info.shape)
         if self.quantized:
             lim = np.iinfo(info.dtype)
             self._lo = np.full(size, lim.min, np.float32)
@@ -53,7 +54,7 @@ class _Quantizer:
             self._inv_scale = np.full(size, 1.0 / info.scale, np.float32)
             self._zp = np.full(size, info.zero_point, np.float32)
             self._scale = np.full(size, info.scale, np.float32)
-            self._offset = np.full(size, -info.zero_point * info.scale, np.float32)
+            self._zp_shaped = self._zp.reshape(info.shape)
         elif info.dtype != np.float32:
             raise ModelError(f"tensor {info.name!r} has unsupported type {info.dtype} without quantization")
 
@@ -67,8 +68,8 @@ class _Quantizer:
             self.flat[:] = x.reshape(-1)
             return self.raw
         t = self._tmp
-        if prescaled:
-            np.minimum(x.reshape(-1), self._hi, out=t)
+        if prescaled:  # (bins,) features from the runtime's own feature stage
+            np.minimum(x, self._hi, out=t)
         else:
             np.multiply(x.reshape(-1), self._inv_scale, out=t)
             np.add(t, self._zp, out=t)
@@ -79,12 +80,12 @@ class _Quantizer:
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
         """Float value of tensor data ``raw``; returns the internal ``value`` buffer."""
-        v = self.value
-        v[:] = raw.reshape(-1)
         if self.quantized:
-            np.multiply(v, self._scale, out=v)
-            np.add(v, self._offset, out=v)
-        return v
+            np.subtract(raw, self._zp_shaped, out=self._value_shaped)  # integers in, float32 out
+            np.multiply(self.value, self._scale, out=self.value)
+        else:
+            self._value_shaped[...] = raw
+        return self.value
 
 
 class TFLiteSeparator:
