@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from firmware_bridge.errors import ProtocolError
 
@@ -83,6 +83,20 @@ def _unpack(fmt: struct.Struct, data: bytes, what: str, exact: bool = True) -> t
     return fmt.unpack_from(data)
 
 
+class _FixedLayout:
+    """A message whose payload is exactly its dataclass fields, in order, packed with ``FORMAT``."""
+
+    FORMAT: struct.Struct
+    WHAT = ""  # names the message in length errors
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(*(getattr(self, f.name) for f in fields(self)))
+
+    @classmethod
+    def unpack(cls, data: bytes):
+        return cls(*_unpack(cls.FORMAT, data, cls.WHAT))
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     """HELLO reply: what the device is and what it can do."""
@@ -112,7 +126,7 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True)
-class Telemetry:
+class Telemetry(_FixedLayout):
     """GET_TELEMETRY reply. Units are in the names; ``temperature_cdeg`` is 0.01 degC."""
 
     load_permille: int
@@ -127,6 +141,7 @@ class Telemetry:
     volume_db: int
 
     FORMAT = struct.Struct("<HHIIHIhIBb")
+    WHAT = "GET_TELEMETRY reply"
 
     @property
     def load_percent(self) -> float:
@@ -140,18 +155,10 @@ class Telemetry:
     def temperature_c(self) -> float:
         return self.temperature_cdeg / 100
 
-    def pack(self) -> bytes:
-        return self.FORMAT.pack(self.load_permille, self.block_time_us, self.underruns, self.overruns,
-                                self.battery_mv, self.current_ua, self.temperature_cdeg, self.uptime_ms,
-                                self.program, self.volume_db)
-
-    @classmethod
-    def unpack(cls, data: bytes) -> "Telemetry":
-        return cls(*_unpack(cls.FORMAT, data, "GET_TELEMETRY reply"))
 
 
 @dataclass(frozen=True)
-class LinkStatus:
+class LinkStatus(_FixedLayout):
     """GET_LINK_STATUS reply: the device's view of the link since power-up."""
 
     rx_frames: int
@@ -161,18 +168,11 @@ class LinkStatus:
     tx_frames: int
 
     FORMAT = struct.Struct("<IIIII")
-
-    def pack(self) -> bytes:
-        return self.FORMAT.pack(self.rx_frames, self.rx_crc_errors, self.rx_frame_errors,
-                                self.rx_duplicates, self.tx_frames)
-
-    @classmethod
-    def unpack(cls, data: bytes) -> "LinkStatus":
-        return cls(*_unpack(cls.FORMAT, data, "GET_LINK_STATUS reply"))
+    WHAT = "GET_LINK_STATUS reply"
 
 
 @dataclass(frozen=True)
-class CaptureEnd:
+class CaptureEnd(_FixedLayout):
     """EV_CAPTURE_END: what the device produced and what it had to drop (link too slow)."""
 
     samples_total: int
@@ -180,13 +180,7 @@ class CaptureEnd:
     blocks_dropped: int
 
     FORMAT = struct.Struct("<III")
-
-    def pack(self) -> bytes:
-        return self.FORMAT.pack(self.samples_total, self.samples_sent, self.blocks_dropped)
-
-    @classmethod
-    def unpack(cls, data: bytes) -> "CaptureEnd":
-        return cls(*_unpack(cls.FORMAT, data, "EV_CAPTURE_END"))
+    WHAT = "EV_CAPTURE_END"
 
 
 @dataclass(frozen=True)
