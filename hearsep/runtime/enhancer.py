@@ -49,7 +49,6 @@ class StreamingEnhancer:
         # still owed always equal the samples still missing from the current hop.
         self._hop_out = np.zeros(h, np.float32)
         self._masked = np.zeros((2, contract.bins), np.float32)
-        self.hops_processed = 0
 
     @classmethod
     def from_model(cls, model: str | Path | bytes, num_threads: int = 1, xnnpack: bool = True,
@@ -70,7 +69,6 @@ class StreamingEnhancer:
         self.separator.reset()
         self._filled = 0
         self._hop_out[:] = 0
-        self.hops_processed = 0
 
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
         """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
@@ -79,7 +77,6 @@ class StreamingEnhancer:
         # any object with process(features) -> mask is a separator; only ours take prescaled input
         mask = self._separate(features, True) if self._prescaled else self._separate(features)
         np.multiply(spectrum, mask, out=self._masked)
-        self.hops_processed += 1
         return self._synthesize(self._masked)
 
     def process(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
