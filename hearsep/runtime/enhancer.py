@@ -1,8 +1,9 @@
 """StreamingEnhancer: blocks of any size in, the same number of enhanced samples out.
 
 Per hop (``hop_samples`` of input): STFT analysis -> features -> separator (mask, state carried)
--> masked spectrum -> overlap-add synthesis. Output is the input delayed by exactly
-``latency_samples`` (the contract's algorithmic latency, hop buffering included), and it is
+-> masked spectrum -> [chain: band gains on the spectrum] -> overlap-add synthesis -> [chain:
+time-domain limiter]. Output is the input delayed by exactly ``latency_samples`` (the
+contract's algorithmic latency, hop buffering included, plus the chain's look-ahead), and it is
 bit-identical however the input is chunked: hops are always processed whole, in order, and the
 chunking only decides when samples are copied in and out.
 """
@@ -10,6 +11,7 @@ chunking only decides when samples are copied in and out.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -20,17 +22,45 @@ from hearsep.model.contract import ModelContract
 from hearsep.runtime.separator import TFLiteSeparator, UnityMask
 
 
-class StreamingEnhancer:
-    """Mono streaming enhancement with a frame-step separator.
+class HopChain(Protocol):
+    """What runs after the separator inside each hop (``hearsep.chain`` implements it).
 
-    ``separator`` needs ``process(features) -> mask`` and ``reset()``; ``None`` means a unity
-    mask (output = input delayed by the latency). Audio is float32 in [-1, 1] at
-    ``contract.sample_rate_hz``.
+    Both calls happen once per hop, in this order, and must not allocate:
+
+    - ``process_spectrum(noisy, enhanced)``: ``noisy`` is the analysis spectrum and ``enhanced``
+      the separator's output spectrum, both real ``[re; im]`` arrays of shape ``(2, bins)`` in
+      the enhancer's STFT frame; the chain writes its result into ``enhanced`` in place (band
+      gains ride in the STFT frame, so they add no framing latency);
+    - ``process_hop(samples)``: the synthesised ``hop_samples`` float32 samples; returns a buffer
+      of the same length (a broadband limiter may delay them by ``latency_samples``).
     """
 
-    def __init__(self, contract: ModelContract, separator=None):
+    latency_samples: int
+
+    def process_spectrum(self, noisy: np.ndarray, enhanced: np.ndarray) -> None: ...
+
+    def process_hop(self, samples: np.ndarray) -> np.ndarray: ...
+
+    def reset(self) -> None: ...
+
+
+class StreamingEnhancer:
+    """Mono streaming enhancement with a frame-step separator and an optional chain after it.
+
+    ``separator`` needs ``process(features) -> mask`` and ``reset()``; ``None`` means a unity
+    mask (output = input delayed by the latency). ``chain`` is a :class:`HopChain` (the
+    hearing-aid chain) or ``None``. Audio is float32 in [-1, 1] at ``contract.sample_rate_hz``.
+
+    Setting ``bypass = True`` skips features and the separator for the following hops (unity
+    mask, the chain still runs): the live runner's safe path when a hop would miss its deadline.
+    The STFT overlap-add crossfades the switch over one hop, and latency does not change.
+    """
+
+    def __init__(self, contract: ModelContract, separator=None, chain: HopChain | None = None):
         contract.validate()
         self.contract = contract
+        self.chain = chain
+        self.bypass = False
         self.stft = StreamingSTFT(contract.frame_samples, contract.hop_samples, contract.window)
         self.separator = separator if separator is not None else UnityMask(contract.bins)
         # an int8/int16 features input: emit features in its quantized units (two fewer passes)
@@ -49,35 +79,47 @@ class StreamingEnhancer:
         # still owed always equal the samples still missing from the current hop.
         self._hop_out = np.zeros(h, np.float32)
         self._masked = np.zeros((2, contract.bins), np.float32)
+        if chain is not None:
+            self._chain_spectrum, self._chain_hop = chain.process_spectrum, chain.process_hop
 
     @classmethod
     def from_model(cls, model: str | Path | bytes, num_threads: int = 1, xnnpack: bool = True,
-                   delegate: str | None = None) -> "StreamingEnhancer":
+                   delegate: str | None = None, chain: HopChain | None = None) -> "StreamingEnhancer":
         sep = TFLiteSeparator(model, num_threads=num_threads, xnnpack=xnnpack, delegate=delegate)
-        return cls(sep.contract, sep)
+        return cls(sep.contract, sep, chain)
 
     @property
     def latency_samples(self) -> int:
-        return self.contract.latency_samples
+        """Input-to-output delay in samples at the model rate: model framing + chain look-ahead."""
+        return self.contract.latency_samples + (self.chain.latency_samples if self.chain is not None else 0)
 
     @property
     def latency_ms(self) -> float:
-        return self.contract.latency_ms
+        """:attr:`latency_samples` in milliseconds."""
+        return 1000.0 * self.latency_samples / self.contract.sample_rate_hz
 
     def reset(self) -> None:
         self.stft.reset()
         self.separator.reset()
+        if self.chain is not None:
+            self.chain.reset()
         self._filled = 0
         self._hop_out[:] = 0
 
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
         """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
         spectrum = self._analyze(hop_block)
-        features = self._features(spectrum)
-        # any object with process(features) -> mask is a separator; only ours take prescaled input
-        mask = self._separate(features, True) if self._prescaled else self._separate(features)
-        np.multiply(spectrum, mask, out=self._masked)
-        return self._synthesize(self._masked)
+        if self.bypass:
+            self._masked[:] = spectrum
+        else:
+            features = self._features(spectrum)
+            # any object with process(features) -> mask is a separator; only ours take prescaled input
+            mask = self._separate(features, True) if self._prescaled else self._separate(features)
+            np.multiply(spectrum, mask, out=self._masked)
+        if self.chain is None:
+            return self._synthesize(self._masked)
+        self._chain_spectrum(spectrum, self._masked)
+        return self._chain_hop(self._synthesize(self._masked))
 
     def process(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Enhance a block of any length (1 sample to minutes); returns as many samples as given."""
