@@ -29,3 +29,7 @@ class QuantizationError(HearsepError):
 
 class OutputError(HearsepError):
     """An output path cannot be written."""
+
+
+class PowerSourceError(HearsepError):
+    """A power/energy source is unknown, unreadable, or stopped answering (profiling)."""
