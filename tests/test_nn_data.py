@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hearsep.errors import ConfigError
+from hearsep.errors import AudioError
 from hearsep.nn import data
 from nn_fixtures import write_corpus
 
@@ -24,7 +24,7 @@ def test_manifest_splits(corpus):
     assert len(speech) == 3 and len(noise) == 2
     speech, noise = data.sources_from_manifest(corpus / "manifest.csv", "dev")
     assert len(speech) == 1 and len(noise) == 1
-    with pytest.raises(ConfigError):
+    with pytest.raises(AudioError, match="no speech or no noise in split 'test'"):
         data.sources_from_manifest(corpus / "manifest.csv", "test")
 
 

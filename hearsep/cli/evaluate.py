@@ -44,6 +44,7 @@ def add_arguments(parser):
 
 def _pairs(args):
     """(iterable of pairs, count, description) from the arguments; raises ConfigError/AudioError."""
+    from hearsep.audio.sources import audio_files
     from hearsep.errors import ConfigError
     from hearsep.eval import mixtures as mx
 
@@ -69,7 +70,7 @@ def _pairs(args):
     else:
         if args.speech is None or args.noise is None:
             raise ConfigError("--mixtures needs --speech DIR and --noise DIR (or --corpus PATH)")
-        speech, noise = mx.audio_files(args.speech, "speech"), mx.audio_files(args.noise, "noise")
+        speech, noise = audio_files(args.speech, "speech"), audio_files(args.noise, "noise")
         where = f"speech {args.speech}, noise {args.noise}"
     config = mx.MixtureConfig(count=args.mixtures, snr_range_db=tuple(args.snr_range), seed=args.seed,
                               min_seconds=args.seconds[0], max_seconds=args.seconds[1]).validate()

@@ -9,7 +9,8 @@ input SNR). Two sources:
   (:func:`audio_files` for folders, :func:`corpus_files` for a corpus ``manifest.csv``) with
   numpy only. Speech clips are joined (short gaps between) until ``min_seconds``, cut at
   ``max_seconds``; a random noise clip, from a random offset and looped when short, is scaled to the
-  drawn SNR (:func:`mix_at_snr`); then the speech level is set and the peak kept below clipping.
+  drawn SNR; then the speech level is set and the peak kept below ``max_peak``
+  (:func:`hearsep.audio.mix.mix_at_snr`, the one place for this arithmetic).
   SNRs are stratified: mixture ``i`` draws its SNR uniformly inside the ``k``-th of ``count``
   equal slices of the range (``k`` a random permutation), so every SNR band gets its share even
   for small ``count``. One ``numpy`` generator seeded by ``seed`` makes every draw, in a fixed
@@ -18,17 +19,15 @@ input SNR). Two sources:
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from hearsep.audio.mix import loop_to_length, mix_at_snr, rms_dbfs
+from hearsep.audio.sources import audio_files, read_manifest
 from hearsep.errors import AudioError, ConfigError
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 @dataclass(frozen=True)
@@ -47,55 +46,6 @@ class Pair:
         return self.clean.shape[0] / self.rate_hz
 
 
-# ---- signal helpers ------------------------------------------------------------------------------
-
-def loop_to_length(x: np.ndarray, length: int, offset: int = 0) -> np.ndarray:
-    """``length`` samples of ``x`` starting at ``offset``, wrapping around (looping) as needed."""
-    x = np.asarray(x).reshape(-1)
-    if x.shape[0] == 0:
-        raise AudioError("cannot loop an empty signal")
-    return np.take(x, np.arange(offset, offset + length), mode="wrap")
-
-
-def rms_dbfs(x: np.ndarray) -> float:
-    """RMS level in dB relative to full scale (a full-scale square wave is 0 dBFS)."""
-    x = np.asarray(x, dtype=np.float64)
-    return 10.0 * math.log10(float(np.mean(x * x)) + 1e-20)
-
-
-def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mix ``noise`` into ``speech`` at ``snr_db`` (energy ratio over the whole clip).
-
-    The noise is looped or cut to the speech length and scaled; the speech is unchanged.
-    Returns ``(noisy, scaled_noise)`` as float32. Raises :class:`AudioError` on silent input.
-    """
-    s = np.asarray(speech, dtype=np.float64).reshape(-1)
-    n = loop_to_length(np.asarray(noise, dtype=np.float64), s.shape[0])
-    ps, pn = float(np.dot(s, s)), float(np.dot(n, n))
-    if ps <= 0.0:
-        raise AudioError("cannot mix at an SNR: the speech is silent")
-    if pn <= 0.0:
-        raise AudioError("cannot mix at an SNR: the noise is silent")
-    gain = math.sqrt(ps / (pn * 10.0 ** (snr_db / 10.0)))
-    n = n * gain
-    return (s + n).astype(np.float32), n.astype(np.float32)
-
-
-# ---- files ---------------------------------------------------------------------------------------
-
-def audio_files(folder: str | Path, what: str = "audio") -> list[Path]:
-    """Audio files (wav, flac, ogg) under ``folder``, recursively, sorted. Raises :class:`AudioError`."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise AudioError(f"{what} folder not found: {folder}")
-    if not folder.is_dir():
-        raise AudioError(f"{what} folder {folder} is a file, not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-    if not files:
-        raise AudioError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {what} folder {folder}")
-    return files
-
-
 def corpus_files(corpus: str | Path, split: str = "dev") -> tuple[list[Path], list[Path]]:
     """Speech and noise files of one split of a corpus folder with a ``manifest.csv``.
 
@@ -108,22 +58,7 @@ def corpus_files(corpus: str | Path, split: str = "dev") -> tuple[list[Path], li
         raise AudioError(f"corpus folder not found: {corpus}")
     if not manifest.is_file():
         raise AudioError(f"corpus {corpus} has no manifest.csv")
-    speech, noise = [], []
-    with manifest.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"path", "kind", "split"} - set(reader.fieldnames or [])
-        if missing:
-            raise AudioError(f"{manifest} lacks the column(s) {', '.join(sorted(missing))}")
-        for row in reader:
-            if row["split"] != split:
-                continue
-            if row["kind"] == "speech":
-                speech.append(corpus / row["path"])
-            elif row["kind"] == "noise":
-                noise.append(corpus / row["path"])
-    if not speech or not noise:
-        raise AudioError(f"{manifest} lists no speech or no noise in split {split!r} "
-                         f"({len(speech)} speech, {len(noise)} noise files)")
+    speech, noise = read_manifest(manifest, split)
     return sorted(speech), sorted(noise)
 
 
@@ -276,13 +211,9 @@ def generate_mixtures(speech_files: Sequence[str | Path], noise_files: Sequence[
         level_dbfs = float(rng.uniform(*config.speech_level_dbfs))
         snr = float(snrs[i])
 
-        noisy, _ = mix_at_snr(speech, loop_to_length(noise, speech.shape[0], offset), snr)
-        gain = 10.0 ** ((level_dbfs - rms_dbfs(speech)) / 20.0)
-        peak = float(np.max(np.abs(noisy))) * gain
-        if peak > config.max_peak:
-            gain *= config.max_peak / peak
-        clean = (speech.astype(np.float64) * gain).astype(np.float32)
-        noisy = (noisy.astype(np.float64) * gain).astype(np.float32)
+        mixed = mix_at_snr(speech, loop_to_length(noise, speech.shape[0], offset), snr,
+                           level_dbfs=level_dbfs, level_of="speech", max_peak=config.max_peak)
+        clean, noisy = mixed.speech, mixed.mixture
         yield Pair(f"mix{i:03d}_snr{snr:+05.1f}", clean, noisy, rate, snr,
                    {"speech": used, "noise": noise_path.name, "noise_offset_s": round(offset / rate, 3),
                     "speech_level_dbfs": round(rms_dbfs(clean), 2)})

@@ -2,8 +2,8 @@
 
 Sources
     * :func:`sources_from_manifest` - our corpus ``manifest.csv`` (columns ``path, kind, split``).
-    * :func:`sources_from_folders` - any folders of speech and noise audio. DNS-Challenge layout:
-      ``clean/`` (or ``speech/``) and ``noise/`` folders, searched recursively.
+    * :func:`sources_from_folders` - any folders of speech and noise audio (e.g. the DNS-Challenge
+      ``clean/`` and ``noise/`` folders), searched recursively.
     * :func:`voicebank_pairs` - VoiceBank-DEMAND layout: ``clean/`` and ``noisy/`` folders of files
       with the same names; :class:`PairedSegments` cuts random aligned segments from them.
 
@@ -19,7 +19,8 @@ Mixtures (:class:`MixtureGenerator`), one per integer index, deterministic in ``
        random EQ; optional babble (a sum of other talkers) added to it;
     4. scaled to a random SNR (defined as the power of the *reverberant* speech in the mixture over
        the power of all noise, over the whole segment), then both to a random mixture level
-       (``level_dbfs``, RMS), lowered further only if a sample would clip.
+       (``level_dbfs``, RMS), lowered further only if a sample would exceed 0.99
+       (:func:`hearsep.audio.mix.mix_at_snr`, the one place for this arithmetic).
 
 Everything is float32 in [-1, 1] at ``sample_rate_hz``. :func:`make_dataset` streams
 ``(mixture, target)`` batches through ``tf.data`` from a start index (so training can resume).
@@ -27,7 +28,6 @@ Everything is float32 in [-1, 1] at ``sample_rate_hz``. :func:`make_dataset` str
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +36,11 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from hearsep.audio.mix import mix_at_snr
+from hearsep.audio.mix import power as _power
+from hearsep.audio.sources import audio_files, read_manifest
 from hearsep.errors import ConfigError
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+from hearsep.eval.metrics import snr_db  # noqa: F401  (re-exported: realised SNR of a Mixture)
 
 
 @dataclass(frozen=True)
@@ -60,48 +62,15 @@ def _scan(paths) -> list[AudioFile]:
     return out
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-
-
 def sources_from_manifest(manifest: str | Path, split: str) -> tuple[list[AudioFile], list[AudioFile]]:
-    """``(speech, noise)`` files of one split of a manifest (paths relative to the manifest)."""
-    manifest = Path(manifest)
-    if not manifest.is_file():
-        raise ConfigError(f"manifest not found: {manifest}")
-    speech, noise = [], []
-    with manifest.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("split") != split:
-                continue
-            kind = row.get("kind")
-            target = speech if kind == "speech" else noise if kind == "noise" else None
-            if target is not None:
-                target.append(manifest.parent / row["path"])
-    if not speech or not noise:
-        raise ConfigError(f"manifest {manifest} has no speech or no noise in split {split!r}")
+    """``(speech, noise)`` files of one split of a manifest (:func:`hearsep.audio.sources.read_manifest`)."""
+    speech, noise = read_manifest(manifest, split)
     return _scan(speech), _scan(noise)
 
 
 def sources_from_folders(speech_dir: str | Path, noise_dir: str | Path) -> tuple[list[AudioFile], list[AudioFile]]:
-    """``(speech, noise)`` from two folders (searched recursively; wav/flac/ogg). DNS-Challenge style."""
-    out = []
-    for d in (speech_dir, noise_dir):
-        d = Path(d)
-        if not d.is_dir():
-            raise ConfigError(f"audio folder not found: {d}")
-        files = _audio_files(d)
-        if not files:
-            raise ConfigError(f"no audio files (wav/flac/ogg) in {d}")
-        out.append(_scan(files))
-    return out[0], out[1]
-
-
-def dns_sources(root: str | Path) -> tuple[list[AudioFile], list[AudioFile]]:
-    """DNS-Challenge layout: ``root/clean`` (or ``root/speech``) and ``root/noise``."""
-    root = Path(root)
-    speech = root / "clean" if (root / "clean").is_dir() else root / "speech"
-    return sources_from_folders(speech, root / "noise")
+    """``(speech, noise)`` from two folders searched recursively (:func:`hearsep.audio.sources.audio_files`)."""
+    return _scan(audio_files(speech_dir, "speech")), _scan(audio_files(noise_dir, "noise"))
 
 
 def voicebank_pairs(root: str | Path, clean: str = "clean", noisy: str = "noisy") -> list[tuple[AudioFile, AudioFile]]:
@@ -111,7 +80,7 @@ def voicebank_pairs(root: str | Path, clean: str = "clean", noisy: str = "noisy"
     if not cdir.is_dir() or not ndir.is_dir():
         raise ConfigError(f"{root} needs folders {clean}/ and {noisy}/")
     pairs = []
-    for c in _audio_files(cdir):
+    for c in audio_files(cdir, "clean"):
         n = ndir / c.relative_to(cdir)
         if n.is_file():
             pairs.append((c, n))
@@ -133,10 +102,6 @@ def read_segment(f: AudioFile, start: int, length: int, sample_rate_hz: int) -> 
 
 def _db(x: float) -> float:
     return 10.0 ** (x / 20.0)
-
-
-def _power(x: np.ndarray) -> float:
-    return float(np.mean(np.square(x, dtype=np.float64)))
 
 
 @dataclass
@@ -197,11 +162,6 @@ def synthetic_rir(rng: np.random.Generator, rt60_s: float, sample_rate_hz: int) 
     h[1:] *= math.sqrt(10.0 ** (-drr_db / 10.0) / max(tail_energy, 1e-12))
     h[0] = 1.0
     return h.astype(np.float32)
-
-
-def snr_db(speech: np.ndarray, noise: np.ndarray) -> float:
-    """SNR of two components in dB (whole-signal powers)."""
-    return 10.0 * math.log10(max(_power(speech), 1e-20) / max(_power(noise), 1e-20))
 
 
 @dataclass
@@ -291,14 +251,9 @@ class MixtureGenerator:
             ratio = _db(rng.uniform(*c.babble_to_noise_db))
             noise = noise / math.sqrt(max(_power(noise), 1e-10)) + ratio * babble / math.sqrt(max(_power(babble), 1e-10))
         snr = float(rng.uniform(*c.snr_db))
-        p_s, p_n = max(_power(speech), 1e-12), max(_power(noise), 1e-12)
-        g_n = math.sqrt(p_s / p_n / 10.0 ** (snr / 10.0))
-        mix = speech + g_n * noise
-        level = _db(rng.uniform(*c.level_dbfs)) / math.sqrt(max(_power(mix), 1e-12))
-        peak = float(np.max(np.abs(mix))) * level
-        if peak > 0.99:
-            level *= 0.99 / peak
-        return Mixture((mix * level).astype(np.float32), (target * level).astype(np.float32), snr)
+        mixed = mix_at_snr(speech, noise, snr, level_dbfs=float(rng.uniform(*c.level_dbfs)), level_of="mixture",
+                           max_peak=0.99, allow_silence=True)
+        return Mixture(mixed.mixture, (target * mixed.gain).astype(np.float32), snr)
 
     def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         m = self.example(index)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hearsep.audio.mix import mix_at_snr
+from hearsep.audio.sources import audio_files
 from hearsep.errors import AudioError
 from hearsep.model.contract import ModelContract
 
@@ -97,13 +99,8 @@ def synthetic_items(count: int, seconds: float, rate_hz: int, seed: int) -> list
         s, n = _voiced(seconds, rate_hz, rng), _noise(seconds, rate_hz, rng)
         snr = SNR_RANGE_DB[0] + (SNR_RANGE_DB[1] - SNR_RANGE_DB[0]) * (i + rng.random()) / count
         level = rng.uniform(*LEVEL_RANGE_DBFS)
-        g = 10 ** (level / 20)
-        clean = s * g
-        noisy = clean + n * g * 10 ** (-snr / 20)
-        peak = np.max(np.abs(noisy))
-        if peak > 0.99:
-            clean, noisy = clean * 0.99 / peak, noisy * 0.99 / peak
-        items.append(EvalItem(f"synthetic{i:03d}_snr{snr:+05.1f}", noisy.astype(np.float32), clean.astype(np.float32), rate_hz))
+        mixed = mix_at_snr(s, n, snr, level_dbfs=level, level_of="speech", max_peak=0.99)
+        items.append(EvalItem(f"synthetic{i:03d}_snr{snr:+05.1f}", mixed.mixture, mixed.speech, rate_hz))
     return items
 
 
@@ -119,7 +116,7 @@ def _corpus_items(corpus: Path, split: str, count: int, seconds: float, rate_hz:
 
 
 def _file_items(folder: Path, total_s: float, segment_s: float, rate_hz: int) -> list[EvalItem]:
-    from hearsep.eval.mixtures import audio_files, load_mono
+    from hearsep.eval.mixtures import load_mono
 
     items, have = [], 0.0
     seg = int(segment_s * rate_hz)
