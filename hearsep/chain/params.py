@@ -30,6 +30,10 @@ class BandParams:
     mpo_db_spl: float
     expansion_threshold_db_spl: float = 30.0
     expansion_ratio: float = 1.0  # 1.0 = no expansion; 2.0 = 2 dB less output per dB below threshold
+    # (H3) compression threshold: below this band input level the gain is held at its value
+    # there (linear), down to the expansion threshold. 0.0 = the 50->65 slope is held below 50.
+    # Set by presets that give "gain + threshold + ratio" instead of gains at 50/65/80 dB SPL.
+    compression_threshold_db_spl: float = 0.0
 
 
 @dataclass(frozen=True)
