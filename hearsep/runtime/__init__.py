@@ -1,0 +1,12 @@
+"""The on-device runner (numpy + ai-edge-litert only, never TensorFlow).
+
+``Enhancer`` is the Python API (any sample rate, channels, whole signal or block by block);
+``StreamingEnhancer`` is its per-channel core at the model rate, with the ``HopChain`` hook;
+``TFLiteSeparator`` runs one frame of a contract-carrying model.
+"""
+
+from hearsep.runtime.api import Enhancer, check_audio_block
+from hearsep.runtime.enhancer import HopChain, StreamingEnhancer
+from hearsep.runtime.separator import TFLiteSeparator, UnityMask
+
+__all__ = ["Enhancer", "HopChain", "StreamingEnhancer", "TFLiteSeparator", "UnityMask", "check_audio_block"]
