@@ -1,9 +1,19 @@
-"""Timing loops for the hot path: nanoseconds per call, and their summary statistics (µs)."""
+"""Timing loops for the hot path: nanoseconds per call, and their summary statistics (µs).
+
+Two loops share one clock (:func:`time.perf_counter_ns`, monotonic, ns resolution):
+
+* :func:`time_loop` calls a zero-argument function back to back (micro-benchmarks of one
+  call, e.g. a bare ``interpreter.invoke``);
+* :func:`time_hops` feeds successive hops of audio to a step function, optionally released at
+  the audio rate (``period_ns``) as a live runner would receive them, and records when each hop
+  was due, started and finished (the profiler's loop).
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,11 +31,85 @@ def time_loop(fn, iterations: int, warmup: int = 200) -> np.ndarray:
     return out
 
 
+@dataclass
+class HopTimes:
+    """What :func:`time_hops` recorded, one entry per hop, in ns of ``perf_counter_ns``.
+
+    ``due_ns``: when the hop's last sample had arrived (paced runs) or when the previous hop
+    finished (unpaced); ``start_ns``/``end_ns``: when the step began and returned.
+    ``end_ns - start_ns`` is the processing time; ``end_ns - due_ns`` adds any wait for the
+    previous hop (a backlog), which is what a deadline is measured against.
+    """
+
+    due_ns: np.ndarray
+    start_ns: np.ndarray
+    end_ns: np.ndarray
+
+    @property
+    def processing_ns(self) -> np.ndarray:
+        return self.end_ns - self.start_ns
+
+    @property
+    def response_ns(self) -> np.ndarray:
+        return self.end_ns - self.due_ns
+
+
+def time_hops(step, hops: np.ndarray, period_ns: int | None = None, warmup: int = 0,
+              progress=None, progress_every: int = 500) -> HopTimes:
+    """Run ``step(hops[k])`` for every row of ``hops`` (shape ``(n, hop_samples)``), timed.
+
+    ``warmup`` extra calls on the first hop come first, untimed. ``period_ns`` paces the loop:
+    hop ``k`` is released at ``t0 + (k + 1) * period_ns`` (when its last sample would have
+    arrived from a sound card) and the loop sleeps until then; a late hop starts at once. Without
+    it the hops run back to back. ``progress(n_done)`` is called every ``progress_every`` hops.
+    The timed loop writes into preallocated arrays: no allocation per hop.
+    """
+    n = int(hops.shape[0])
+    for _ in range(warmup):
+        step(hops[0])
+    due = np.empty(n, np.int64)
+    start = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    clock, sleep = time.perf_counter_ns, time.sleep
+    t_prev = clock()
+    t0 = t_prev
+    for k in range(n):
+        if period_ns is not None:
+            release = t0 + (k + 1) * period_ns
+            now = clock()
+            if now < release:
+                sleep((release - now) * 1e-9)
+            due[k] = release
+        else:
+            due[k] = t_prev
+        s = clock()
+        step(hops[k])
+        t_prev = clock()
+        start[k] = s
+        end[k] = t_prev
+        if progress is not None and (k + 1) % progress_every == 0:
+            progress(k + 1)
+    return HopTimes(due, start, end)
+
+
 def timing_stats(ns: np.ndarray) -> dict:
     """Mean / p50 / p99 / max in microseconds and the number of calls."""
     us = np.asarray(ns, np.float64) / 1000.0
     return {"mean_us": float(us.mean()), "p50_us": float(np.percentile(us, 50)),
             "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max()), "invokes": int(us.size)}
+
+
+#: the per-hop percentiles a profile reports, and their JSON key stems
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+
+
+def percentiles_us(ns: np.ndarray) -> dict:
+    """p50/p90/p99/p99.9 (numpy's linear interpolation), mean and max of ``ns``, in µs."""
+    us = np.asarray(ns, np.float64) / 1000.0
+    out = {f"{k}_us": float(np.percentile(us, q)) for k, q in PERCENTILES.items()}
+    out["mean_us"] = float(us.mean())
+    out["max_us"] = float(us.max())
+    return out
 
 
 def pin_to_one_core() -> set[int] | None:
