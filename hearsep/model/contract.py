@@ -21,11 +21,11 @@ from pathlib import Path
 from hearsep.errors import ModelError
 
 CONTRACT_METADATA_NAME = "hearsep.contract"
-CONTRACT_FORMAT_VERSION = 1
+CONTRACT_FORMAT_VERSION = 2  # 2 added mask kinds "complex" and "deep-filter" (version-1 files are all "real")
 
 WINDOW_KINDS = ("asymmetric", "sqrt-hann")
 FEATURE_KINDS = ("log-power",)
-MASK_KINDS = ("real",)
+MASK_KINDS = ("real", "complex", "deep-filter")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,11 @@ class ModelContract:
     * ``window``: ``asymmetric`` (long analysis window, short synthesis window at the frame end)
       or ``sqrt-hann`` (symmetric, ``synthesis_samples == frame_samples``).
     * ``features_input`` / ``mask_output``: signature names of the feature input ``[1, 1, bins]``
-      and the mask output ``[1, 1, bins]`` (a real gain per bin, applied to the complex STFT).
+      and the mask output ``[1, 1, mask_size]``; ``mask_kind`` says how the runtime applies it
+      (:mod:`hearsep.runtime.outputs`): ``real`` = a gain per bin (``bins`` values); ``complex`` =
+      a complex gain per bin (``[re(bins), im(bins)]``); ``deep-filter`` = a gain per bin plus, on
+      the lowest ``df_bins`` bins, complex filter taps over the current and ``df_order - 1`` past
+      frames (``bins + 2 * df_order * df_bins`` values), as in DeepFilterNet (Schroeter et al. 2022).
     * ``states``: recurrent state tensors, each an input/output pair of equal shape.
     """
 
@@ -81,6 +85,8 @@ class ModelContract:
     features_input: str = "features"
     mask_output: str = "mask"
     mask_kind: str = "real"
+    df_order: int = 0
+    df_bins: int = 0
     states: tuple[StatePair, ...] = ()
     signature: str = "serving_default"
     architecture: str = ""
@@ -91,6 +97,15 @@ class ModelContract:
     def bins(self) -> int:
         """Number of STFT bins (``frame_samples // 2 + 1``)."""
         return self.frame_samples // 2 + 1
+
+    @property
+    def mask_size(self) -> int:
+        """Values in the mask output per frame (see the class docstring for the layout per kind)."""
+        if self.mask_kind == "complex":
+            return 2 * self.bins
+        if self.mask_kind == "deep-filter":
+            return self.bins + 2 * self.df_order * self.df_bins
+        return self.bins
 
     @property
     def latency_samples(self) -> int:
@@ -125,7 +140,15 @@ class ModelContract:
         if self.window == "sqrt-hann" and self.synthesis_samples != self.frame_samples:
             raise ModelError("contract: a sqrt-hann window needs synthesis_samples == frame_samples")
         if self.mask_kind not in MASK_KINDS:
-            raise ModelError(f"contract: unknown mask kind {self.mask_kind!r}")
+            raise ModelError(f"contract: unknown mask kind {self.mask_kind!r} (known: {', '.join(MASK_KINDS)})")
+        if self.mask_kind != "real" and self.format_version < 2:
+            raise ModelError(f"contract: mask kind {self.mask_kind!r} needs format_version 2, not {self.format_version}")
+        if self.mask_kind == "deep-filter":
+            if not (self.df_order >= 1 and 1 <= self.df_bins <= self.bins):
+                raise ModelError(f"contract: a deep filter needs df_order >= 1 and 1 <= df_bins <= {self.bins}, "
+                                 f"got df_order={self.df_order} df_bins={self.df_bins}")
+        elif self.df_order or self.df_bins:
+            raise ModelError(f"contract: df_order/df_bins apply only to mask kind 'deep-filter', not {self.mask_kind!r}")
         self.features.validate()
         return self
 

@@ -7,9 +7,11 @@
   and no ``log`` inside (features are normalised outside), so int8 conversion keeps only
   FULLY_CONNECTED / CONV / LOGISTIC / TANH / MUL / ADD style ops.
 
-Registered: ``gru`` (Dense -> GRU x L -> Dense(sigmoid), the low-latency default) and ``tcn``
+Registered: ``gru`` (Dense -> GRU x L -> Dense(sigmoid), a real mask), ``gru-df`` (the same core
+with a phase-aware head: a complex mask or a deep filter, see :class:`GRUDeepFilter`) and ``tcn``
 (causal dilated 1-D convolutions with an explicit frame-buffer state per layer). Add one with
-:func:`register`.
+:func:`register`. Each architecture says how its output is applied (:meth:`Architecture.output_spec`,
+the contract's ``mask_kind``; maths in :mod:`hearsep.runtime.outputs` and :func:`hearsep.nn.dsp.apply_mask`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class Architecture:
 
     def step(self, sequence_model: keras.Model) -> tuple[keras.Model, list[StateSpec]]:
         raise NotImplementedError
+
+    def output_spec(self) -> dict:
+        """``{"mask_kind", "df_order", "df_bins"}`` of the output (contract fields); a real mask here."""
+        return {"mask_kind": "real", "df_order": 0, "df_bins": 0}
 
 
 _REGISTRY: dict[str, type[Architecture]] = {}
@@ -112,6 +118,84 @@ class GRUMask(Architecture):
             outs[states[i].output] = x
         mask = keras.layers.Reshape((1, bins), name="unsqueeze")(sequence_model.get_layer(MASK)(x))
         model = keras.Model([feats, *state_inputs], {MASK: mask, **outs}, name="gru_step")
+        return model, states
+
+
+@register
+class GRUDeepFilter(GRUMask):
+    """The ``gru`` core with a phase-aware head; ``output`` picks the contract mask kind.
+
+    * ``deep-filter``: gains ``Dense(bins, sigmoid)`` on every bin plus complex taps
+      ``tap_scale * tanh(Dense(2 * df_order * df_bins))`` over the current and ``df_order - 1``
+      past frames on the lowest ``df_bins`` bins (DeepFilterNet-style deep filtering, Schroeter et
+      al. 2022; ``df_bins = 80`` is 5 kHz at 62.5 Hz per bin). No look-ahead: no added latency.
+    * ``complex``: a complex ratio mask ``[g + tap_scale * tanh(a), tap_scale * tanh(b)]``.
+
+    The gain layer is called ``mask`` as in ``gru``, and the tap layer starts at zero, so a ``gru``
+    model's weights (``model.init_from``) give exactly the real-mask model at step 0. Gains and
+    taps are concatenated into one output tensor (one int8 scale; taps stay within +-tap_scale).
+    """
+
+    name = "gru-df"
+    defaults = {"units": 128, "input_units": 128, "layers": 2, "output": "deep-filter", "df_order": 3,
+                "df_bins": 80, "tap_scale": 0.5}
+
+    def _check(self, bins: int) -> None:
+        p = self.params
+        if p["output"] not in ("deep-filter", "complex"):
+            raise ConfigError(f"gru-df: output must be 'deep-filter' or 'complex', not {p['output']!r}")
+        if p["output"] == "deep-filter" and not (p["df_order"] >= 1 and 1 <= p["df_bins"] <= bins):
+            raise ConfigError(f"gru-df: need df_order >= 1 and 1 <= df_bins <= {bins}")
+
+    def output_spec(self) -> dict:
+        p = self.params
+        if p["output"] == "complex":
+            return {"mask_kind": "complex", "df_order": 0, "df_bins": 0}
+        return {"mask_kind": "deep-filter", "df_order": int(p["df_order"]), "df_bins": int(p["df_bins"])}
+
+    def _taps(self, bins: int) -> int:
+        p = self.params
+        return bins if p["output"] == "complex" else 2 * p["df_order"] * p["df_bins"]
+
+    def _head(self, x, bins: int, layers: dict | None = None):
+        """Gains and taps from the core output ``x``, concatenated in the contract's layout."""
+        p = self.params
+        get = (lambda name, make: layers[name]) if layers else (lambda name, make: make())
+        gains = get(MASK, lambda: keras.layers.Dense(bins, activation="sigmoid", name=MASK))(x)
+        taps = get("df_taps", lambda: keras.layers.Dense(self._taps(bins), activation="tanh", name="df_taps",
+                                                        kernel_initializer="zeros"))(x)
+        taps = keras.layers.Rescaling(p["tap_scale"])(taps)
+        if p["output"] == "complex":
+            taps_re, taps_im = keras.ops.split(taps, 2, axis=-1)
+            return keras.layers.Concatenate(axis=-1)([keras.layers.Add()([gains, taps_re]), taps_im])
+        return keras.layers.Concatenate(axis=-1)([gains, taps])
+
+    def sequence(self, bins: int) -> keras.Model:
+        self._check(bins)
+        p = self.params
+        x_in = keras.Input((None, bins), name=FEATURES)
+        x = keras.layers.Dense(p["input_units"], activation="relu", name="encoder")(x_in)
+        for i in range(p["layers"]):
+            cell = keras.layers.GRUCell(p["units"], name=f"gru{i}_cell")
+            x = keras.layers.RNN(cell, return_sequences=True, name=f"gru{i}")(x)
+        return keras.Model(x_in, self._head(x, bins), name="gru_df_sequence")
+
+    def step(self, sequence_model: keras.Model):
+        p = self.params
+        bins = sequence_model.input_shape[-1]
+        states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, p["units"])) for i in range(p["layers"])]
+        feats, state_inputs = _step_inputs(bins, states)
+        x = keras.layers.Reshape((bins,), name="squeeze")(feats)
+        x = sequence_model.get_layer("encoder")(x)
+        outs = {}
+        for i, h in enumerate(state_inputs):
+            cell = sequence_model.get_layer(f"gru{i}").cell
+            x, _ = cell(x, h)
+            outs[states[i].output] = x
+        head = {name: sequence_model.get_layer(name) for name in (MASK, "df_taps")}
+        y = self._head(x, bins, head)
+        mask = keras.layers.Reshape((1, y.shape[-1]), name="unsqueeze")(y)
+        model = keras.Model([feats, *state_inputs], {MASK: mask, **outs}, name="gru_df_step")
         return model, states
 
 

@@ -45,6 +45,33 @@ class Framing:
         return y[:, : t * self.hop_samples]
 
 
+def apply_mask(spectra: tf.Tensor, mask: tf.Tensor, kind: str = "real", df_order: int = 0,
+               df_bins: int = 0) -> tf.Tensor:
+    """Separator output ``mask [B, T, mask_size]`` applied to ``spectra [B, T, bins]`` (complex64).
+
+    The same maths as :mod:`hearsep.runtime.outputs` (layouts and sources there): ``real`` gain,
+    ``complex`` ratio mask ``[re(bins), im(bins)]``, or ``deep-filter``: gain plus complex taps over
+    the current and ``df_order - 1`` past frames on the lowest ``df_bins`` bins (frames before the
+    first count as zero, as the runtime's history starts at zero).
+    """
+    bins = spectra.shape[-1]
+    if kind == "real":
+        return spectra * tf.cast(mask, tf.complex64)
+    if kind == "complex":
+        return spectra * tf.complex(mask[..., :bins], mask[..., bins:2 * bins])
+    if kind != "deep-filter":
+        raise ValueError(f"unknown mask kind {kind!r}")
+    out = spectra * tf.cast(mask[..., :bins], tf.complex64)
+    low = spectra[..., :df_bins]
+    acc = tf.zeros_like(low)
+    for n in range(df_order):
+        re = mask[..., bins + 2 * n * df_bins: bins + (2 * n + 1) * df_bins]
+        im = mask[..., bins + (2 * n + 1) * df_bins: bins + (2 * n + 2) * df_bins]
+        past = tf.pad(low, [[0, 0], [n, 0], [0, 0]])[:, : tf.shape(low)[1]]  # X_{t-n}
+        acc += tf.complex(re, im) * past
+    return tf.concat([out[..., :df_bins] + acc, out[..., df_bins:]], axis=-1)
+
+
 def log_power(spectra: tf.Tensor, spec: FeatureSpec) -> tf.Tensor:
     """``(log10(|X|^2 + eps) - mean) / std`` (float32), as :class:`~hearsep.features.spectral.LogPowerFeatures`."""
     power = tf.math.square(tf.math.real(spectra)) + tf.math.square(tf.math.imag(spectra)) + spec.eps

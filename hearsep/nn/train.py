@@ -2,8 +2,10 @@
 
 Loss: the masked spectrum is resynthesised with the spine's own asymmetric overlap-add (in TF),
 and the loss is the negative SNR (or SI-SDR) of that time signal against the target, i.e. what
-the runtime outputs is what is optimised. An optional compressed-magnitude term
-(``mag_weight * mean(| |Y|^0.3 - |S|^0.3 |^2)``) can be added.
+the runtime outputs is what is optimised. Optional compressed-magnitude and compressed-complex
+terms (``mag_weight``, ``cplx_weight``: :func:`compressed_spectrum_loss`, GTCRN's hybrid loss) can be
+added. The mask is applied per the architecture's output kind (:func:`hearsep.nn.dsp.apply_mask`);
+``model.init_from`` warm-starts from another ``.keras`` model's matching layers.
 
 Run folder (``output.run_dir``): ``checkpoints/last.keras`` (model + optimizer) and ``state.json``
 (step, examples seen, elapsed time) every ``checkpoint_min`` minutes, ``feature_stats.json``
@@ -57,6 +59,7 @@ class DataConfig:
 class ModelConfig:
     architecture: str = "gru"
     params: dict = field(default_factory=dict)
+    init_from: str = ""  # a .keras model: weights of layers with the same name and shapes are copied
 
 
 @dataclass
@@ -68,6 +71,7 @@ class OptimConfig:
     clipnorm: float = 3.0
     loss: str = "snr"  # "snr" | "sisdr"
     mag_weight: float = 0.0
+    cplx_weight: float = 0.0
     max_steps: int = 0  # 0: no step limit
     time_budget_min: float = 60.0
     checkpoint_min: float = 5.0
@@ -115,7 +119,7 @@ class TrainConfig:
         data = _fill(DataConfig, d, "data")
         data.mix = _fill(data_mod.MixConfig, mix, "data").validate()
         m = dict(raw.get("model", {}))
-        model = ModelConfig(architecture=m.pop("architecture", "gru"), params=m)
+        model = ModelConfig(architecture=m.pop("architecture", "gru"), init_from=m.pop("init_from", ""), params=m)
         train = _fill(OptimConfig, raw.get("train", {}), "train")
         run_dir = raw.get("output", {}).get("run_dir", "runs/default")
         cfg = cls(stft=stft, data=data, model=model, train=train, run_dir=run_dir, source=source)
@@ -134,6 +138,8 @@ class TrainConfig:
             raise ConfigError("data.segment_s must be a whole number of hops")
         if self.train.loss not in ("snr", "sisdr"):
             raise ConfigError(f"train.loss must be 'snr' or 'sisdr', not {self.train.loss!r}")
+        if self.model.init_from and not Path(self.model.init_from).is_file():
+            raise ConfigError(f"model.init_from: no such file {self.model.init_from}")
         if self.train.batch_size < 1 or self.train.learning_rate <= 0:
             raise ConfigError("train.batch_size and train.learning_rate must be positive")
 
@@ -188,12 +194,14 @@ def _write_json(path: Path, obj) -> None:
 
 def contract_for(cfg: TrainConfig, spec: FeatureSpec, states, info: dict | None = None) -> ModelContract:
     from hearsep.features.stft import window_pair
+    from hearsep.nn import architectures
 
     _, _, m = window_pair(cfg.stft.frame_samples, cfg.stft.hop_samples, cfg.stft.window)
     return ModelContract(
         sample_rate_hz=cfg.data.mix.sample_rate_hz, frame_samples=cfg.stft.frame_samples,
         hop_samples=cfg.stft.hop_samples, synthesis_samples=m, window=cfg.stft.window, features=spec,
         features_input="features", mask_output="mask",
+        **architectures.get(cfg.model.architecture, **cfg.model.params).output_spec(),
         states=tuple(StatePair(s.input, s.output, tuple(s.shape)) for s in states),
         architecture=cfg.model.architecture, info=dict(info or {}),
     ).validate()
@@ -206,7 +214,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     import tensorflow as tf
 
     from hearsep.nn import architectures
-    from hearsep.nn.dsp import Framing, feature_stats, log_power, si_sdr, snr
+    from hearsep.nn.dsp import Framing, apply_mask, feature_stats, log_power, si_sdr, snr
 
     report = progress or (lambda event: None)
     t_cfg = cfg.train
@@ -243,23 +251,28 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
         state = json.loads(state_path.read_text())
     else:
         model = arch.sequence(framing.bins)
+        if cfg.model.init_from:
+            layers_copied = init_weights(model, cfg.model.init_from)
+            report({"event": "init", "from": cfg.model.init_from, "layers": layers_copied})
         optimizer = keras.optimizers.Adam(learning_rate=t_cfg.learning_rate, clipnorm=t_cfg.clipnorm)
         model.compile(optimizer=optimizer)
         state = {"step": 0, "examples": 0, "elapsed_s": 0.0}
     params = int(model.count_params())
     delay = framing.delay_samples
 
+    out_spec = arch.output_spec()
+
     def forward(mix, target):
         spectra = framing.analysis(mix)
         mask = model(log_power(spectra, spec), training=True)
-        est = framing.synthesis(spectra * tf.cast(mask, tf.complex64))
+        est = framing.synthesis(apply_mask(spectra, mask, out_spec["mask_kind"], out_spec["df_order"],
+                                           out_spec["df_bins"]))
         est, ref = est[:, delay:], target[:, : tf.shape(target)[1] - delay]
         metric = snr(ref, est) if t_cfg.loss == "snr" else si_sdr(ref, est)
         loss = -tf.reduce_mean(metric)
-        if t_cfg.mag_weight:
-            ref_mag = tf.abs(framing.analysis(ref)) ** 0.3
-            est_mag = tf.abs(framing.analysis(est)) ** 0.3
-            loss += t_cfg.mag_weight * tf.reduce_mean(tf.square(est_mag - ref_mag))
+        if t_cfg.mag_weight or t_cfg.cplx_weight:
+            loss += compressed_spectrum_loss(framing.analysis(ref), framing.analysis(est), t_cfg.mag_weight,
+                                             t_cfg.cplx_weight)
         return loss, est, ref
 
     @tf.function(reduce_retracing=True)
@@ -358,6 +371,51 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     return export(cfg, model, spec, arch, state, params, report)
 
 
+def compressed_spectrum_loss(ref_spectra, est_spectra, mag_weight: float, cplx_weight: float, power: float = 0.3):
+    """``mag_weight * mse(|Y|^c, |S|^c) + cplx_weight * mse(Y_c, S_c)`` with ``X_c = |X|^c X / |X|``.
+
+    The compressed magnitude and compressed complex terms of GTCRN's hybrid loss (Rong et al. 2024,
+    "GTCRN: a speech enhancement model requiring ultralow computational resources", ICASSP; its
+    training code weights them 70 and 30 next to SI-SDR), ``c = 0.3``; the complex term sums the
+    real and imaginary squared errors. Spectra are complex ``[B, T, bins]``; eps 1e-8 keeps the
+    gradient finite at zero magnitude.
+    """
+    import tensorflow as tf
+
+    def compress(x):
+        mag = tf.sqrt(tf.square(tf.math.real(x)) + tf.square(tf.math.imag(x)) + 1e-8)
+        scale = mag ** (power - 1.0)
+        return mag ** power, tf.math.real(x) * scale, tf.math.imag(x) * scale
+
+    s_mag, s_re, s_im = compress(ref_spectra)
+    y_mag, y_re, y_im = compress(est_spectra)
+    loss = mag_weight * tf.reduce_mean(tf.square(y_mag - s_mag))
+    if cplx_weight:
+        loss += cplx_weight * (tf.reduce_mean(tf.square(y_re - s_re)) + tf.reduce_mean(tf.square(y_im - s_im)))
+    return loss
+
+
+def init_weights(model, path: str) -> list[str]:
+    """Copy weights from the ``.keras`` model at ``path`` into layers of ``model`` with the same name
+    and weight shapes (a warm start, e.g. a new head on a trained core); returns the layer names copied."""
+    import keras
+
+    source = keras.models.load_model(path, compile=False)
+    by_name = {layer.name: layer for layer in source.layers}
+    copied = []
+    for layer in model.layers:
+        src = by_name.get(layer.name)
+        if src is None or not layer.weights:
+            continue
+        w = src.get_weights()
+        if [a.shape for a in w] == [tuple(v.shape) for v in layer.weights]:
+            layer.set_weights(w)
+            copied.append(layer.name)
+    if not copied:
+        raise ConfigError(f"model.init_from: {path} shares no layer (same name and shapes) with this architecture")
+    return copied
+
+
 def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params: int,
            report: Callable[[dict], None]) -> dict:
     """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``."""
@@ -397,6 +455,7 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
         "architecture": cfg.model.architecture, "params": params, "model_params": arch.params,
         "steps": state["step"], "examples": state["examples"], "train_time_s": round(state["elapsed_s"], 1),
         "features": dataclasses.asdict(spec), "latency_ms": contract.latency_ms,
+        "output": arch.output_spec(), "init_from": cfg.model.init_from,
         "bytes": {"float32": len(float_bytes), "int8": len(int8_bytes)},
         "dev_final": {"loss": state.get("dev_loss"), "si_sdri_db": state.get("dev_si_sdri_db")},
         "eval": results, "recipe": cfg.source,

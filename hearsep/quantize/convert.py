@@ -204,7 +204,7 @@ def _stream_masks(tflite_bytes: bytes, contract: ModelContract, samples: list[di
     from hearsep.runtime.separator import TFLiteSeparator
 
     sep = TFLiteSeparator(tflite_bytes, contract=contract, xnnpack=False)
-    out = np.empty((len(samples), contract.bins), np.float32)
+    out = np.empty((len(samples), contract.mask_size), np.float32)
     for i, feed in enumerate(samples):
         if all(not np.any(feed[s.input]) for s in contract.states):
             sep.reset()  # a new sequence starts (stream_calibration_inputs resets state per sequence)

@@ -19,6 +19,7 @@ from hearsep.errors import AudioError
 from hearsep.features.spectral import LogPowerFeatures
 from hearsep.features.stft import StreamingSTFT
 from hearsep.model.contract import ModelContract
+from hearsep.runtime.outputs import mask_output
 from hearsep.runtime.separator import TFLiteSeparator, UnityMask
 
 
@@ -62,7 +63,9 @@ class StreamingEnhancer:
         self.chain = chain
         self.bypass = False
         self.stft = StreamingSTFT(contract.frame_samples, contract.hop_samples, contract.window)
-        self.separator = separator if separator is not None else UnityMask(contract.bins)
+        # how the mask is applied: real gain, complex mask or deep filter (contract.mask_kind)
+        self.output = mask_output(contract)
+        self.separator = separator if separator is not None else UnityMask(contract.bins, self.output.unity)
         # an int8/int16 features input: emit features in its quantized units (two fewer passes)
         q = getattr(self.separator, "input_quantization", None)
         self._prescaled = q is not None
@@ -71,6 +74,7 @@ class StreamingEnhancer:
         # the per-hop calls, bound once (500 hops a second)
         self._analyze, self._synthesize = self.stft.analyze, self.stft.synthesize
         self._features, self._separate = self.features.compute, self.separator.process
+        self._apply, self._skip = self.output.apply, self.output.skip
         h = contract.hop_samples
         self._hop_in = np.zeros(h, np.float32)
         self._filled = 0
@@ -101,6 +105,7 @@ class StreamingEnhancer:
     def reset(self) -> None:
         self.stft.reset()
         self.separator.reset()
+        self.output.reset()
         if self.chain is not None:
             self.chain.reset()
         self._filled = 0
@@ -111,11 +116,12 @@ class StreamingEnhancer:
         spectrum = self._analyze(hop_block)
         if self.bypass:
             self._masked[:] = spectrum
+            self._skip(spectrum)  # a deep filter keeps its frame history
         else:
             features = self._features(spectrum)
             # any object with process(features) -> mask is a separator; only ours take prescaled input
             mask = self._separate(features, True) if self._prescaled else self._separate(features)
-            np.multiply(spectrum, mask, out=self._masked)
+            self._apply(spectrum, mask, self._masked)
         if self.chain is None:
             return self._synthesize(self._masked)
         self._chain_spectrum(spectrum, self._masked)

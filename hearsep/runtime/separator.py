@@ -21,8 +21,9 @@ from hearsep.runtime.interpreter import TensorInfo, load_interpreter, signature_
 class UnityMask:
     """A separator that passes every bin unchanged (mask = 1); useful for tests and bypass."""
 
-    def __init__(self, bins: int):
-        self._mask = np.ones(bins, np.float32)
+    def __init__(self, bins: int, mask: np.ndarray | None = None):
+        # ``mask``: the unity mask of another output kind (hearsep.runtime.outputs ``.unity``)
+        self._mask = np.ones(bins, np.float32) if mask is None else np.asarray(mask, np.float32)
 
     def process(self, features: np.ndarray, prescaled: bool = False) -> np.ndarray:
         return self._mask
@@ -107,9 +108,10 @@ class TFLiteSeparator:
 
         fin = need(inputs, c.features_input, "input")
         mout = need(outputs, c.mask_output, "output")
-        for info in (fin, mout):
-            if int(np.prod(info.shape)) != c.bins:
-                raise ModelError(f"tensor {info.name!r} has shape {info.shape}; the contract's framing needs {c.bins} bins")
+        for info, size in ((fin, c.bins), (mout, c.mask_size)):
+            if int(np.prod(info.shape)) != size:
+                raise ModelError(f"tensor {info.name!r} has shape {info.shape}; the contract's framing needs {size} "
+                                 f"values ({c.bins} bins, {c.mask_kind} mask)")
         self._features = _Quantizer(fin)
         self._mask = _Quantizer(mout)
         self._states = []
