@@ -31,5 +31,9 @@ class OutputError(HearsepError):
     """An output path cannot be written."""
 
 
+class LiveAudioError(HearsepError):
+    """Live audio cannot run as asked: no PortAudio library, no such device, a rate it cannot open."""
+
+
 class PowerSourceError(HearsepError):
     """A power/energy source is unknown, unreadable, or stopped answering (profiling)."""
