@@ -35,8 +35,8 @@ def time_loop(fn, iterations: int, warmup: int = 200) -> np.ndarray:
 class HopTimes:
     """What :func:`time_hops` recorded, one entry per hop, in ns of ``perf_counter_ns``.
 
-    ``due_ns``: when the hop's last sample had arrived (paced runs) or when the previous hop
-    finished (unpaced); ``start_ns``/``end_ns``: when the step began and returned.
+    ``due_ns``: when the hop's last sample had arrived (paced runs) or when the step began
+    (unpaced: a hop is due when the loop gets to it); ``start_ns``/``end_ns``: when the step began and returned.
     ``end_ns - start_ns`` is the processing time; ``end_ns - due_ns`` adds any wait for the
     previous hop (a backlog), which is what a deadline is measured against.
     """
@@ -71,25 +71,21 @@ def time_hops(step, hops: np.ndarray, period_ns: int | None = None, warmup: int 
     start = np.empty(n, np.int64)
     end = np.empty(n, np.int64)
     clock, sleep = time.perf_counter_ns, time.sleep
-    t_prev = clock()
-    t0 = t_prev
+    t0 = clock()
     for k in range(n):
         if period_ns is not None:
             release = t0 + (k + 1) * period_ns
+            due[k] = release
             now = clock()
             if now < release:
                 sleep((release - now) * 1e-9)
-            due[k] = release
-        else:
-            due[k] = t_prev
         s = clock()
         step(hops[k])
-        t_prev = clock()
+        end[k] = clock()
         start[k] = s
-        end[k] = t_prev
         if progress is not None and (k + 1) % progress_every == 0:
             progress(k + 1)
-    return HopTimes(due, start, end)
+    return HopTimes(due if period_ns is not None else start.copy(), start, end)
 
 
 def timing_stats(ns: np.ndarray) -> dict:
