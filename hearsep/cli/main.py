@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("hearsep.cli.evaluate", "score a model: SI-SDR, SI-SDRi, PESQ, STOI per SNR band"),
     "quantize": ("hearsep.cli.quantize", "convert a Keras separator to TFLite (float/int8/...) with a report"),
     "device": ("hearsep.cli.device", "talk to hearing-aid firmware over serial (info, presets, telemetry...)"),
+    "fit": ("hearsep.cli.fit", "prescribe gains for an audiogram (NAL-R, POGO, CAMFIT...) and write a preset TOML"),
+    "preset": ("hearsep.cli.preset", "validate, show (text, JSON, PNG) or diff hearing-aid presets"),
     "profile": ("hearsep.cli.profile", "profile the enhancer (+ chain) here: hop times, RTF, misses, CPU, RSS, power"),
     "selftest": ("hearsep.cli.selftest", "check a board: model loads, preset validates, audio devices, keeps up"),
     "service": ("hearsep.cli.service", "install / uninstall / show the systemd unit that runs `hearsep live` at boot"),
