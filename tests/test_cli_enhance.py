@@ -42,7 +42,7 @@ def test_enhance_keeps_rate_length_and_channels(tmp_path, capsys, model, rate, c
     assert code == 0, err
     y, r = sf.read(out, always_2d=True)
     x, _ = sf.read(src, always_2d=True)
-    assert r == rate and y.shape == x.shape and "latency 4.00 ms" in stdout
+    assert r == rate and y.shape == x.shape and "(model 4.00 ms)" in stdout
     assert np.std(y) > 0.01
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -228,25 +228,49 @@ class Enhancer:
         tail = self.process(zeros, out=zeros)
         return tail[0] if self.channels == 1 else tail
 
+    def enhance_stream(self, blocks: Iterable) -> Iterator[np.ndarray]:
+        """Enhance a signal given as consecutive blocks; yield it time-aligned (latency removed).
+
+        ``blocks``: float ``(n,)`` / ``(channels, n)`` arrays at ``sample_rate_hz`` (any lengths).
+        Yields ``(channels, m)`` float32 blocks (fresh arrays) whose lengths add up to the input's:
+        the first :attr:`latency_samples` outputs are dropped and the signal's end is flushed out.
+        Starts from, and ends in, a reset state. Memory does not grow with the signal's length.
+        """
+        self.reset()
+        skip = self.latency_samples
+        seen = 0
+        for block in blocks:
+            x = check_audio_block(block, self.channels, "audio")
+            seen += x.shape[1]
+            y = self.process(x).reshape(self.channels, -1)
+            if skip >= y.shape[1]:
+                skip -= y.shape[1]
+                continue
+            yield y[:, skip:] if skip else y
+            skip = 0
+        if seen == 0:
+            raise AudioError("audio is empty (no samples)")
+        tail = self.flush().reshape(self.channels, -1)
+        self.reset()
+        yield tail[:, skip:]
+
     def enhance(self, audio, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Enhance a whole signal, time-aligned with it (latency removed); same shape as ``audio``.
 
-        Starts from a reset state. ``progress`` (optional) is called with the number of input
-        samples per channel done after each internal block.
+        The same computation as :meth:`enhance_stream` (bit-identical). ``progress`` (optional)
+        is called with the number of input samples per channel done after each internal block.
         """
         x = check_audio_block(audio, self.channels, "audio")
-        if x.shape[1] == 0:
-            raise AudioError("audio is empty (no samples)")
-        self.reset()
-        n, lat = x.shape[1], self.latency_samples
-        y = np.empty((self.channels, n + lat), np.float32)
-        for start in range(0, n, MAX_BLOCK_SAMPLES):
-            stop = min(start + MAX_BLOCK_SAMPLES, n)
-            self.process(x[:, start:stop], out=y[:, start:stop])
-            if progress is not None:
-                progress(stop - start)
-        tail = self.flush()
-        y[:, n:] = tail.reshape(self.channels, -1)
-        self.reset()
-        out = y[:, lat:]
-        return out[0].copy() if np.ndim(audio) == 1 else out
+
+        def blocks():
+            for start in range(0, x.shape[1], MAX_BLOCK_SAMPLES):
+                yield x[:, start:start + MAX_BLOCK_SAMPLES]
+                if progress is not None:
+                    progress(min(MAX_BLOCK_SAMPLES, x.shape[1] - start))
+
+        y = np.empty((self.channels, x.shape[1]), np.float32)
+        done = 0
+        for part in self.enhance_stream(blocks()):
+            y[:, done:done + part.shape[1]] = part
+            done += part.shape[1]
+        return y[0] if np.ndim(audio) == 1 else y

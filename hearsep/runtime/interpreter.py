@@ -40,12 +40,6 @@ def _interpreter_module():
         ) from None
 
 
-def interpreter_backend() -> str:
-    """Name of the interpreter package in use (for reports)."""
-    mod = _interpreter_module()
-    return mod.__name__.split(".")[0]
-
-
 def load_interpreter(model: str | Path | bytes, num_threads: int = 1, xnnpack: bool = True,
                      delegate: str | None = None):
     """Create and allocate an interpreter for a model path or model bytes.
@@ -72,13 +66,7 @@ def load_interpreter(model: str | Path | bytes, num_threads: int = 1, xnnpack: b
     if delegate:
         if delegate != "edgetpu":
             raise ModelError(f"unknown delegate {delegate!r} (known: edgetpu)")
-        try:
-            kwargs["experimental_delegates"] = [mod.load_delegate(EDGETPU_LIBRARY)]
-        except (ValueError, OSError, AttributeError) as exc:
-            raise ModelError(
-                f"Edge TPU delegate unavailable: cannot load {EDGETPU_LIBRARY} ({exc}). Install the "
-                "Edge TPU runtime (libedgetpu1-std) and plug in the Coral device"
-            ) from None
+        kwargs["experimental_delegates"] = [_load_delegate(mod, EDGETPU_LIBRARY)]
     try:
         with _quiet_native_stderr():
             interp = mod.Interpreter(**kwargs)
@@ -87,6 +75,27 @@ def load_interpreter(model: str | Path | bytes, num_threads: int = 1, xnnpack: b
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load {where} as a TFLite model: {msg}") from None
     return interp
+
+
+def _load_delegate(mod, library: str):
+    """``mod.load_delegate(library)``, with one-line errors.
+
+    The shared library is opened with ctypes first: when it is missing, LiteRT's ``Delegate``
+    would fail inside its constructor and then print an ignored-exception traceback from its
+    ``__del__`` (it reads an attribute the failed constructor never set).
+    """
+    import ctypes
+
+    hint = "Install the Edge TPU runtime (libedgetpu1-std) and plug in the Coral device"
+    try:
+        ctypes.CDLL(library)
+    except OSError as exc:
+        raise ModelError(f"Edge TPU delegate unavailable: cannot load {library} ({exc}). {hint}") from None
+    try:
+        return mod.load_delegate(library)
+    except (ValueError, OSError, AttributeError, RuntimeError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"Edge TPU delegate unavailable: {library} loaded but failed ({msg}). {hint}") from None
 
 
 @contextlib.contextmanager
