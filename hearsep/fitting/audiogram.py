@@ -7,10 +7,11 @@ loudness levels (UCL), both in dB HL and each with its own frequency list.
 
 Validation (:meth:`Audiogram.build`): every level within -10..120 dB HL (the range of a clinical
 audiometer), frequencies from the standard set without duplicates, at least 500, 1000, 2000 and
-4000 Hz measured. The six core frequencies :data:`CORE_FREQUENCIES_HZ` (250..8000 Hz) are always
-present in the result: a missing one is interpolated linearly in dB against log-frequency between
-its measured neighbours, or held at the nearest measured value beyond the measured range (no
-extrapolated slope), and listed in :attr:`Audiogram.interpolated_hz`.
+4000 Hz measured. The result always holds the six core frequencies :data:`CORE_FREQUENCIES_HZ`
+(250..8000 Hz) and the half-octave ones (750, 1500, 3000, 6000 Hz) inside the measured range: a
+missing one is interpolated linearly in dB against log-frequency between its measured
+neighbours, or held at the nearest measured value beyond the measured range (no extrapolated
+slope), and listed in :attr:`Audiogram.interpolated_hz`.
 
 The ten standard audiograms of Bisgaard, Vlaming & Dahlquist (2010), "Standard audiograms for
 the IEC 60118-15 measurement procedure", Trends in Amplification 14(2):113-120, Table 2 (N1-N7,
@@ -33,6 +34,7 @@ from hearsep.errors import ConfigError
 STANDARD_FREQUENCIES_HZ: tuple[int, ...] = (125, 250, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000)
 CORE_FREQUENCIES_HZ: tuple[int, ...] = (250, 500, 1000, 2000, 4000, 8000)
 REQUIRED_FREQUENCIES_HZ: tuple[int, ...] = (500, 1000, 2000, 4000)
+HALF_OCTAVE_FREQUENCIES_HZ: tuple[int, ...] = (750, 1500, 3000, 6000)
 MIN_DB_HL = -10.0
 MAX_DB_HL = 120.0
 EARS: tuple[str, ...] = ("right", "left")
@@ -123,7 +125,8 @@ class Audiogram:
                 measured[ear] = _check_levels(values, len(freqs), f"{where}.{ear}_db_hl")
         if not measured:
             raise ConfigError(f"{where}: needs right_db_hl or left_db_hl (thresholds in dB HL)")
-        out_freqs = sorted(set(freqs) | set(CORE_FREQUENCIES_HZ))
+        inner = {f for f in HALF_OCTAVE_FREQUENCIES_HZ if min(freqs) < f < max(freqs)}
+        out_freqs = sorted(set(freqs) | set(CORE_FREQUENCIES_HZ) | inner)
         filled = tuple(float(f) for f in out_freqs if f not in freqs)
         order = np.argsort(freqs)
         sorted_freqs = [freqs[i] for i in order]
