@@ -14,10 +14,10 @@ from firmware_bridge.client import Capture, Client, PushResult
 from firmware_bridge.device import DeviceConfig, DeviceModel
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.errors import (BridgeError, DeviceNack, FrameError, LinkError, LinkTimeout, PresetError,
-                                    ProtocolError)
+                                    ProtocolError, RequestError)
 from firmware_bridge.framing import Frame, FrameReader
 from firmware_bridge.messages import MsgType, Status
 
 __all__ = ["BridgeError", "Capture", "Client", "DeviceConfig", "DeviceModel", "DeviceNack", "Emulator", "Frame",
            "FrameError", "FrameReader", "LinkError", "LinkTimeout", "MsgType", "PresetError", "ProtocolError",
-           "PushResult", "Status"]
+           "PushResult", "RequestError", "Status"]

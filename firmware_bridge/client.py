@@ -5,23 +5,30 @@ One request is in flight at a time (a lock serialises callers, so a Client may b
 threads); a reader thread routes replies, log lines and audio blocks. Every request is retried
 with the same sequence number after ``timeout_s``; the device answers a retransmission from its
 reply cache, so retries never apply a request twice.
+
+Arguments are checked against the protocol's ranges (PROTOCOL.md section 3, and the device's
+``num_programs`` from HELLO) before anything is sent: :class:`RequestError` means the device never
+saw the request; :class:`DeviceNack` means it did and refused it (BAD_ARG names the valid range).
+A capture notices a dead link or a device that stopped streaming within ``stall_s``, not at the
+end of the requested duration.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import serial
 
 from firmware_bridge import messages as m
-from firmware_bridge.errors import DeviceNack, LinkError, LinkTimeout, ProtocolError
+from firmware_bridge.errors import DeviceNack, LinkError, LinkTimeout, ProtocolError, RequestError
 from firmware_bridge.framing import FLAG_EVENT, FLAG_REPLY, MAX_PAYLOAD, PROTOCOL_VERSION, Frame, crc32
 from firmware_bridge.messages import MsgType, Status
 from firmware_bridge.preset import validate_preset
@@ -29,6 +36,14 @@ from firmware_bridge.transport import DEFAULT_BAUDRATE, FramedProtocol, open_por
 
 WRITE_CHUNK_MAX = MAX_PAYLOAD - m.PRESET_WRITE.size  # 1020 data bytes per PRESET_WRITE
 READ_CHUNK_MAX = MAX_PAYLOAD - 1 - m.PRESET_READ_REPLY.size  # 1015 data bytes per PRESET_READ reply
+#: polling step of a capture while it waits for audio (s): bounds how late a dead link is noticed
+CAPTURE_POLL_S = 0.05
+
+
+def _check_range(what: str, value, low, high, unit: str = "") -> None:
+    """Raise :class:`RequestError` unless ``low <= value <= high`` (nothing is sent)."""
+    if not low <= value <= high:
+        raise RequestError(f"{what} {value}{unit} is outside {low}..{high}{unit}; nothing was sent to the device")
 
 
 @dataclass
@@ -94,10 +109,20 @@ class _ClientProtocol(FramedProtocol):
 
 
 class Client:
-    """A connection to one device. Opening sends HELLO; :attr:`info` holds the answer."""
+    """A connection to one device. Opening sends HELLO; :attr:`info` holds the answer.
+
+    ``timeout_s`` (s, > 0) is the wait for one reply, ``retries`` (>= 0) how often a request is
+    resent; ``baudrate`` in bit/s. Bad settings raise :class:`RequestError` before the port opens.
+    """
 
     def __init__(self, port: str, baudrate: int = DEFAULT_BAUDRATE, timeout_s: float = 0.5,
                  retries: int = 3, hello: bool = True):
+        if not timeout_s > 0:
+            raise RequestError(f"reply timeout must be positive, got {timeout_s} s")
+        if not isinstance(retries, int) or retries < 0:
+            raise RequestError(f"retries must be 0 or more, got {retries}")
+        if not baudrate > 0:
+            raise RequestError(f"baud rate must be positive, got {baudrate}")
         self.port = port
         self.timeout_s = timeout_s
         self.retries = retries
@@ -181,9 +206,10 @@ class Client:
                     if frame.version != PROTOCOL_VERSION or not frame.payload:
                         raise ProtocolError(f"malformed reply to {type_.name}")
                     if frame.payload[0] != Status.OK:
-                        nack = DeviceNack(type_.name, frame.payload[0])
-                        nack.data = frame.payload[1:]
-                        raise nack
+                        hint = ""
+                        if frame.payload[0] == Status.BAD_ARG:
+                            hint = m.valid_range(type_, self.info.num_programs if self.info else None)
+                        raise DeviceNack(type_.name, frame.payload[0], hint, frame.payload[1:])
                     return frame.payload[1:]
                 if self._lost is not None:
                     raise LinkError(f"link to {self.port} lost: {self._lost}")
@@ -197,19 +223,47 @@ class Client:
             raise ProtocolError(f"device speaks protocol {info.protocol_version}, host {PROTOCOL_VERSION}")
         return info
 
+    @property
+    def emulated(self) -> bool:
+        """True when the device says its telemetry and audio are synthetic (``Capability.EMULATED``)."""
+        return self.info is not None and bool(self.info.capabilities & m.Capability.EMULATED)
+
+    def _check_slot(self, what: str, slot: int) -> None:
+        last = self.info.num_programs - 1 if self.info else 255
+        _check_range(what, slot, 0, last)
+
     def select_program(self, program: int) -> int:
-        if not 0 <= program <= 255:
-            raise DeviceNack("SET_PROGRAM", Status.BAD_ARG)
+        """Make ``program`` (0-based) the active program; returns the program the device reports."""
+        self._check_slot("program", program)
         return self.request(MsgType.SET_PROGRAM, bytes([program]))[0]
 
     def set_volume(self, volume_db: int) -> int:
-        if not -128 <= volume_db <= 127:
-            raise DeviceNack("SET_VOLUME", Status.BAD_ARG)
+        """Set the volume (dB relative to the fitting, protocol range -30..+10); returns the device's value."""
+        _check_range("volume_db", volume_db, m.VOLUME_MIN_DB, m.VOLUME_MAX_DB, " dB")
         data = self.request(MsgType.SET_VOLUME, int(volume_db).to_bytes(1, "little", signed=True))
         return int.from_bytes(data[:1], "little", signed=True)
 
     def telemetry(self) -> m.Telemetry:
+        """One telemetry reading (synthetic when :attr:`emulated`)."""
         return m.Telemetry.unpack(self.request(MsgType.GET_TELEMETRY))
+
+    def telemetry_readings(self, count: int | None = 1, interval_s: float = 1.0) -> Iterator[m.Telemetry]:
+        """``count`` readings (``None``: endless), ``interval_s`` seconds apart (>= 0).
+
+        The arguments are checked here, before the first reading (:class:`RequestError`).
+        """
+        if count is not None and count < 1:
+            raise RequestError(f"number of telemetry readings must be at least 1, got {count}")
+        if not interval_s >= 0:
+            raise RequestError(f"telemetry interval must be 0 s or more, got {interval_s} s")
+
+        def readings() -> Iterator[m.Telemetry]:
+            for i in itertools.count() if count is None else range(count):
+                if i:
+                    time.sleep(interval_s)
+                yield self.telemetry()
+
+        return readings()
 
     def link_status(self) -> m.LinkStatus:
         return m.LinkStatus.unpack(self.request(MsgType.GET_LINK_STATUS))
@@ -230,6 +284,7 @@ class Client:
         ``progress(bytes_staged, size)`` is called after each chunk.
         """
         max_bytes = self.info.preset_max_bytes if self.info else 1 << 16
+        self._check_slot("slot", slot)
         validate_preset(blob, max_bytes)
         blob = bytes(blob)
         chunk_bytes = max(1, min(chunk_bytes, WRITE_CHUNK_MAX))
@@ -264,6 +319,7 @@ class Client:
 
     def pull_preset(self, slot: int = 0) -> bytes:
         """Read the preset in ``slot``; its CRC-32 is checked against the device's."""
+        self._check_slot("slot", slot)
         with self._lock:
             out = bytearray()
             size = crc = None
@@ -281,13 +337,19 @@ class Client:
                 raise ProtocolError(f"preset read from slot {slot} fails its CRC check")
             return bytes(out)
 
-    def capture(self, duration_s: float) -> Capture:
-        """Record ``duration_s`` of the device's input and output audio.
+    def capture(self, duration_s: float, stall_s: float | None = None) -> Capture:
+        """Record ``duration_s`` (s, protocol range 0.001..60) of the device's input and output audio.
 
         The device streams EV_AUDIO blocks in real time; blocks it had to drop, or that were
-        corrupted on the wire, are counted as lost samples (and left as zeros).
+        corrupted on the wire, are counted as lost samples (and left as zeros). If the link is
+        lost, :class:`LinkError` is raised within :data:`CAPTURE_POLL_S`; if no audio arrives for
+        ``stall_s`` seconds (default ``1 + 2 * timeout_s``), :class:`LinkTimeout`.
         """
+        if not duration_s > 0:
+            raise RequestError(f"capture duration must be positive, got {duration_s} s")
         duration_ms = int(round(duration_s * 1000))
+        _check_range("capture duration", duration_ms, 1, m.MAX_CAPTURE_MS, " ms")
+        stall_s = 1.0 + 2 * self.timeout_s if stall_s is None else stall_s
         with self._lock:
             while not self._audio.empty():
                 self._audio.get_nowait()
@@ -300,11 +362,21 @@ class Client:
             got = np.zeros(total, bool)
             dropped = None
             deadline = t0 + duration_ms / 1000 + 1.0 + 4 * self.timeout_s
+            last_frame_t = t0
             while (remaining := deadline - time.monotonic()) > 0:
                 try:
-                    frame = self._audio.get(timeout=remaining)
+                    frame = self._audio.get(timeout=min(remaining, CAPTURE_POLL_S))
                 except queue.Empty:
-                    break
+                    now = time.monotonic()
+                    if self._lost is not None:
+                        raise LinkError(f"link to {self.port} lost during capture after {now - t0:.2f} s "
+                                        f"({int(got.sum())} of {total} samples received): {self._lost}") from None
+                    if now - last_frame_t > stall_s:
+                        raise LinkTimeout(f"device on {self.port} stopped streaming during capture: no audio for "
+                                          f"{stall_s:g} s after {last_frame_t - t0:.2f} s "
+                                          f"({int(got.sum())} of {total} samples received)")
+                    continue
+                last_frame_t = time.monotonic()
                 if frame.type == MsgType.EV_CAPTURE_END:
                     dropped = m.CaptureEnd.unpack(frame.payload).blocks_dropped
                     break

@@ -18,8 +18,6 @@ from firmware_bridge.framing import (FLAG_EVENT, FLAG_REPLY, MAX_PAYLOAD, PROTOC
 from firmware_bridge.messages import MsgType, Status
 from firmware_bridge.preset import PRESET_MAX_BYTES
 
-VOLUME_MIN_DB = -30
-VOLUME_MAX_DB = 10
 CAPTURE_BLOCK_SAMPLES = 128  # samples per channel in one EV_AUDIO frame (8 ms at 16 kHz)
 
 
@@ -204,7 +202,7 @@ class DeviceModel:
 
     def _set_volume(self, p: bytes) -> tuple[Status, bytes]:
         volume_db = int.from_bytes(p, "little", signed=True)
-        if not VOLUME_MIN_DB <= volume_db <= VOLUME_MAX_DB:
+        if not m.VOLUME_MIN_DB <= volume_db <= m.VOLUME_MAX_DB:
             return Status.BAD_ARG, b""
         self.volume_db = volume_db
         return Status.OK, p

@@ -8,11 +8,16 @@ previous one would have finished on the wire. Audio capture is produced in real 
 into a bounded transmit queue of ``audio_queue_blocks`` blocks; while that queue is full (the link
 cannot keep up) new blocks are dropped and counted, as firmware would.
 Host -> device bytes are not paced (requests are small).
+
+Everything the emulator "measures" is synthetic: telemetry is a formula of time and state (see
+:meth:`Emulator._sensors`) and capture audio is two tones plus noise. Its HELLO reply sets
+:attr:`~firmware_bridge.messages.Capability.EMULATED` so hosts can label those values as emulated.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 import os
 import select
@@ -41,8 +46,9 @@ class Emulator:
                  audio_queue_blocks: int = 16, seed: int = 0, tx_fault=None):
         self.baudrate = baudrate
         self.start_s = time.monotonic()
-        self.device = DeviceModel(config or DeviceConfig(name="hearsep-emulator"), sensors=self._sensors,
-                                  clock_ms=self._uptime_ms)
+        config = config or DeviceConfig(name="hearsep-emulator")
+        config = dataclasses.replace(config, capabilities=config.capabilities | m.Capability.EMULATED)
+        self.device = DeviceModel(config, sensors=self._sensors, clock_ms=self._uptime_ms)
         self.audio_queue_blocks = audio_queue_blocks
         self.tx_fault = tx_fault
         self.tx_bytes = 0
@@ -96,6 +102,8 @@ class Emulator:
         return int((time.monotonic() - self.start_s) * 1000)
 
     def _sensors(self, dev: DeviceModel) -> m.Telemetry:
+        """Synthetic telemetry (emulated, not measured): load 42 +- 3 % (+15 % while capturing),
+        battery falling 1 mV a minute from 3950 mV, current rising 20 uA per dB of volume."""
         t_s = time.monotonic() - self.start_s
         load = 420 + int(30 * math.sin(t_s)) + (150 if dev.capture else 0)
         return m.Telemetry(load_permille=load, block_time_us=load * 2, underruns=0,
@@ -140,14 +148,15 @@ class Emulator:
         audio: collections.deque[bytes] = collections.deque()
         out = bytearray()
         tx_free_at = time.monotonic()
-        capture = None
+        capture = None   # the capture being produced
+        finished = None  # a produced capture whose end event may still be queued
         capture_t0 = 0.0
         produced = 0
         block_s = CAPTURE_BLOCK_SAMPLES / dev.config.sample_rate_hz
         while not self._stop.is_set():
             now = time.monotonic()
             # 1. produce capture audio that is due
-            if dev.capture is not None and dev.capture is not capture:
+            if dev.capture is not None and dev.capture is not capture and dev.capture is not finished:
                 capture, capture_t0, produced = dev.capture, now + block_s, 0
             if capture is not None:
                 while produced < capture.total_samples and now >= capture_t0 + produced / dev.config.sample_rate_hz:
@@ -161,7 +170,7 @@ class Emulator:
                 if produced >= capture.total_samples:
                     end = m.CaptureEnd(capture.total_samples, capture.sent_samples, capture.dropped_blocks)
                     audio.append(dev.event(MsgType.EV_CAPTURE_END, end.pack()))
-                    capture = None
+                    finished, capture = capture, None
             # 2. move one frame to the pty when the paced UART is free
             while (control or audio) and now >= tx_free_at and len(out) < 4096:
                 frame = control.popleft() if control else audio.popleft()
@@ -171,8 +180,10 @@ class Emulator:
                 self.tx_bytes += len(frame)
                 if self.baudrate:
                     tx_free_at = max(now, tx_free_at) + len(frame) * 10 / self.baudrate
-            if dev.capture is not None and capture is None and not audio:
-                dev.capture = None  # the end-of-capture event has been sent
+            if finished is not None and not audio:
+                if dev.capture is finished:
+                    dev.capture = None  # the end-of-capture event has been sent: ready for the next one
+                finished = None
             # 3. wait for input, the writable pty, the next block or the free UART
             timeout = 0.1
             if capture is not None:

@@ -14,7 +14,7 @@ import enum
 import struct
 from dataclasses import dataclass, fields
 
-from firmware_bridge.errors import ProtocolError
+from firmware_bridge.errors import ProtocolError, Status  # noqa: F401  (Status: part of the message vocabulary)
 
 
 class MsgType(enum.IntEnum):
@@ -36,26 +36,12 @@ class MsgType(enum.IntEnum):
     EV_CAPTURE_END = 0x62
 
 
-class Status(enum.IntEnum):
-    OK = 0
-    UNKNOWN_TYPE = 1   # no such request type
-    BAD_VERSION = 2    # header version is not PROTOCOL_VERSION
-    BAD_LENGTH = 3     # payload length wrong for the request type
-    BAD_ARG = 4        # an argument is out of range (slot, program, volume, duration)
-    BUSY = 5           # a capture is running
-    NO_TRANSFER = 6    # PRESET_WRITE/COMMIT without a matching PRESET_BEGIN
-    BAD_OFFSET = 7     # PRESET_WRITE beyond the bytes staged so far
-    TOO_LARGE = 8      # preset larger than the device's store
-    CRC_MISMATCH = 9   # staged preset does not match the CRC given at BEGIN/COMMIT
-    INCOMPLETE = 10    # COMMIT before all bytes were written
-    EMPTY_SLOT = 11    # PRESET_READ of a slot that holds no preset
-
-
 class Capability(enum.IntFlag):
     PRESETS = 0x01
     TELEMETRY = 0x02
     CAPTURE = 0x04
     LOG = 0x08
+    EMULATED = 0x10  # telemetry and capture audio are synthetic (an emulator), not measured
 
 
 class LogLevel(enum.IntEnum):
@@ -75,6 +61,20 @@ U32 = struct.Struct("<I")
 CAPTURE_START_REPLY = struct.Struct("<IIH")  # sample_rate_hz, total_samples, samples_per_block
 AUDIO_HEADER = struct.Struct("<IH")    # first_sample, n_samples; then n int16 in, n int16 out
 MAX_CAPTURE_MS = 60_000
+VOLUME_MIN_DB = -30  # SET_VOLUME range (PROTOCOL.md section 3)
+VOLUME_MAX_DB = 10
+
+
+def valid_range(type_: MsgType, num_programs: int | None = None) -> str:
+    """The valid argument range of a request, in words, for BAD_ARG messages ('' if none)."""
+    slots = f"0..{num_programs - 1}" if num_programs else "0..num_programs-1"
+    return {
+        MsgType.PRESET_BEGIN: f"slot must be {slots} and the preset not empty",
+        MsgType.PRESET_READ: f"slot must be {slots}",
+        MsgType.SET_PROGRAM: f"program must be {slots}",
+        MsgType.SET_VOLUME: f"volume_db must be {VOLUME_MIN_DB:+d}..{VOLUME_MAX_DB:+d} dB",
+        MsgType.CAPTURE_START: f"duration must be 1..{MAX_CAPTURE_MS} ms ({MAX_CAPTURE_MS // 1000} s)",
+    }.get(type_, "")
 
 
 def _unpack(fmt: struct.Struct, data: bytes, what: str, exact: bool = True) -> tuple:

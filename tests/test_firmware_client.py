@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from firmware_bridge import Client, DeviceNack, Emulator, LinkError, LinkTimeout, MsgType, Status
+from firmware_bridge import Client, DeviceNack, Emulator, LinkError, LinkTimeout, MsgType, RequestError, Status
 from firmware_bridge.device import DeviceConfig, DeviceModel
 from firmware_bridge.framing import Frame, FrameReader, crc32
-from firmware_bridge.messages import LogLevel
+from firmware_bridge.messages import Capability, LogLevel
 
 PRESET = b'name = "restaurant"\ngain_db = 4.0\n' + b"".join(b"band_%02d_gain_db = %d.5\n" % (i, i) for i in range(60))
 
@@ -31,7 +31,7 @@ def test_info_program_volume_telemetry_logs(emu):
         assert (t.program, t.volume_db, t.temperature_cdeg) == (2, -6, 3450)
         assert 3300 <= t.battery_mv <= 3950 and 0 < t.load_permille < 1000 and t.current_ua == 1150 + 20 * 24
         with pytest.raises(DeviceNack) as exc:
-            dev.select_program(7)
+            dev.request(MsgType.SET_PROGRAM, b"\x07")
         assert exc.value.status == Status.BAD_ARG
         logs = dev.read_logs()
         assert [(line.level, line.text) for line in logs] == [(LogLevel.INFO, "program 2 selected")]
@@ -174,3 +174,79 @@ def test_emulator_paces_bytes_at_the_baud_rate():
     assert len(reply) == 50 and len(FrameReader().feed(reply)) == 1
     # 10 HELLO replies of 50 bytes = 5000 bit times at 115200 baud = 43.4 ms
     assert elapsed >= 10 * 50 * 10 / 115_200
+
+
+def test_captures_follow_each_other_and_load_returns_to_idle(emu):
+    with Client(emu.port) as dev:
+        assert dev.emulated and Capability.EMULATED in dev.info.capabilities
+        idle = dev.telemetry().load_permille
+        for _ in range(3):  # every capture after the first used to get BUSY (5)
+            cap = dev.capture(0.1)
+            assert cap.samples_expected == 1600 and cap.lost_samples == 0 and cap.device_blocks_dropped == 0
+        time.sleep(0.05)
+        # emulated load: 420 +- 30 permille idle, +150 while capturing
+        assert emu.device.capture is None
+        assert 390 <= idle <= 450 and 390 <= dev.telemetry().load_permille <= 450
+
+
+def test_bad_arg_reply_names_the_valid_range(emu):
+    with Client(emu.port) as dev:
+        with pytest.raises(DeviceNack, match=r"device refused SET_VOLUME: BAD_ARG \(4\); volume_db must be -30..\+10 dB"):
+            dev.request(MsgType.SET_VOLUME, (40).to_bytes(1, "little", signed=True))
+        with pytest.raises(DeviceNack, match=r"SET_PROGRAM: BAD_ARG \(4\); program must be 0..3"):
+            dev.request(MsgType.SET_PROGRAM, b"\x07")
+        with pytest.raises(DeviceNack, match=r"CAPTURE_START: BAD_ARG \(4\); duration must be 1..60000 ms"):
+            dev.request(MsgType.CAPTURE_START, (70_000).to_bytes(4, "little"))
+
+
+@pytest.mark.parametrize("call", [lambda d: d.push_preset(PRESET, slot=256), lambda d: d.pull_preset(-1),
+                                  lambda d: d.select_program(4), lambda d: d.set_volume(11),
+                                  lambda d: d.capture(-1.0), lambda d: d.capture(60.5),
+                                  lambda d: d.telemetry_readings(0), lambda d: d.telemetry_readings(2, -1.0)])
+def test_client_side_range_checks_are_not_nacks_and_send_nothing(emu, call):
+    with Client(emu.port) as dev:
+        frames = emu.device.reader.stats.frames
+        with pytest.raises(RequestError) as exc:
+            call(dev)
+        assert not isinstance(exc.value, DeviceNack)
+        assert "outside" in str(exc.value) or "must be" in str(exc.value)
+        assert emu.device.reader.stats.frames == frames and dev.stats.requests == 1  # HELLO only
+
+
+def test_client_settings_are_checked_before_opening():
+    for kwargs in ({"timeout_s": 0}, {"retries": -1}, {"baudrate": 0}):
+        with pytest.raises(RequestError):
+            Client("loop://", hello=False, **kwargs)
+
+
+def _die_after(frames: int):
+    sent = [0]
+
+    def fault(frame: bytes) -> bytes:
+        sent[0] += 1
+        if sent[0] > frames:
+            raise RuntimeError("emulated firmware crash")
+        return frame
+    return fault
+
+
+def test_a_device_that_dies_mid_capture_is_noticed_within_the_stall_time():
+    with Emulator(tx_fault=_die_after(20)) as emu, Client(emu.port, timeout_s=0.1) as dev:
+        t0 = time.monotonic()
+        with pytest.raises(LinkTimeout, match=r"stopped streaming during capture: no audio for 1.2 s"):
+            dev.capture(10.0)
+        elapsed = time.monotonic() - t0
+    assert isinstance(emu.error, RuntimeError)
+    # stall time 1 + 2 * 0.1 s after the last block, not the 10 s asked for (+ 1.4 s of grace)
+    assert elapsed < 3.0
+
+
+def test_a_link_lost_mid_capture_is_a_link_error_at_once():
+    emu = Emulator()
+    emu.start()
+    with Client(emu.port) as dev:
+        threading.Timer(0.3, emu.stop).start()
+        t0 = time.monotonic()
+        with pytest.raises(LinkError, match="lost during capture after 0.[0-9]+ s"):
+            dev.capture(10.0, stall_s=30.0)
+        assert time.monotonic() - t0 < 2.0

@@ -21,6 +21,7 @@
 #define FB_FW_MINOR 1u
 #define FB_FW_PATCH 0u
 #define FB_CAPABILITIES 0x0Fu /* presets | telemetry | capture | log */
+/* bit 0x10 (emulated: synthetic telemetry and audio) is set by the Python emulator only */
 
 typedef void (*fb_tx_fn)(void *ctx, const uint8_t *data, size_t n);
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
 from hearsep.errors import OutputError
 
-HELP = "talk to hearing-aid firmware over serial (info, presets, telemetry...)"
 DESCRIPTION = """\
 Talk to a hearing aid over its serial link (see firmware_bridge/PROTOCOL.md).
 
@@ -22,6 +19,10 @@ examples:
   hearsep device info --port /dev/pts/N
   hearsep device push-preset quiet.toml --slot 1 --port /dev/pts/N
   hearsep device capture --seconds 5 -o capture.wav --port /dev/pts/N
+
+Arguments out of the protocol's range (slot/program 0..programs-1, volume -30..+10 dB, capture
+0.001..60 s) are refused before anything is sent. The emulator's telemetry and capture audio are
+synthetic; they are printed with the label "emulated".
 """
 
 
@@ -35,27 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        else "also make PORT a symlink to the emulator's pty")
         p.add_argument("--baud", type=int, default=921_600, help="baud rate (default 921600)")
         if port_required:
-            p.add_argument("--timeout-s", type=float, default=0.5, help="reply timeout per attempt (s)")
-            p.add_argument("--retries", type=int, default=3, help="retries per request")
+            p.add_argument("--timeout-s", type=float, default=0.5, help="reply timeout per attempt in s (> 0, default 0.5)")
+            p.add_argument("--retries", type=int, default=3, help="resends of an unanswered request (>= 0, default 3)")
         return p
 
     action("info", "print firmware version, capabilities, sample rate and block size")
     p = action("push-preset", "send a preset TOML file to a program slot (staged, then committed)")
     p.add_argument("preset", type=Path, help="preset TOML file")
-    p.add_argument("--slot", type=int, default=0, help="program slot (default 0)")
+    p.add_argument("--slot", type=int, default=0, help="program slot, 0..programs-1 (default 0)")
     p = action("pull-preset", "read the preset in a program slot")
-    p.add_argument("--slot", type=int, default=0, help="program slot (default 0)")
+    p.add_argument("--slot", type=int, default=0, help="program slot, 0..programs-1 (default 0)")
     p.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
     p = action("program", "select the active program")
     p.add_argument("program", type=int, help="program number (0-based)")
     p = action("volume", "set the volume")
-    p.add_argument("volume_db", type=int, help="volume in dB relative to the fitting (e.g. -6)")
+    p.add_argument("volume_db", type=int, help="volume in dB relative to the fitting, -30..+10 (e.g. -6)")
     p = action("telemetry", "print processing load, block time, xruns, battery, current, temperature")
-    p.add_argument("--count", type=int, default=1, help="number of readings (default 1)")
-    p.add_argument("--interval-s", type=float, default=1.0, help="seconds between readings")
+    p.add_argument("--count", type=int, default=1, help="number of readings, at least 1 (default 1)")
+    p.add_argument("--interval-s", type=float, default=1.0, help="seconds between readings, >= 0 (default 1)")
     p = action("capture", "record the device's input and output audio to a 2-channel WAV")
-    p.add_argument("--seconds", type=float, default=5.0, help="duration in seconds (default 5)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file: channel 1 input, channel 2 output")
+    p.add_argument("--seconds", type=float, default=5.0, help="duration in seconds, up to 60 (default 5)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="audio file (.wav, .flac or .ogg; 16-bit): channel 1 input, channel 2 output")
     p = action("emulate", "run a virtual hearing aid on a pseudo-terminal until Ctrl-C", port_required=False)
     p.add_argument("--no-pacing", action="store_true", help="do not pace output at the baud rate")
 
@@ -69,8 +71,8 @@ def _format_info(info) -> str:
             f"max_payload_bytes: {info.max_payload_bytes}")
 
 
-def _format_telemetry(t) -> str:
-    return (f"load {t.load_percent:.1f} %  block {t.block_time_us} us  underruns {t.underruns}  "
+def _format_telemetry(t, emulated: bool) -> str:
+    return ("emulated: " if emulated else "") + (f"load {t.load_percent:.1f} %  block {t.block_time_us} us  underruns {t.underruns}  "
             f"overruns {t.overruns}  battery {t.battery_mv} mV  current {t.current_ma:.2f} mA  "
             f"temperature {t.temperature_c:.2f} C  program {t.program}  volume {t.volume_db:+d} dB")
 
@@ -99,6 +101,16 @@ def _emulate(args) -> int:
     return 0
 
 
+def _check_output(path: Path, audio: bool) -> None:
+    """Refuse an output that cannot be written before any work (and before a recording is lost)."""
+    from hearsep.audio.sources import AUDIO_SUFFIXES
+    from hearsep.files import check_output_path
+
+    if audio and path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise OutputError(f"cannot write {path}: unknown audio suffix (use {', '.join(AUDIO_SUFFIXES)})")
+    check_output_path(path)
+
+
 def run(args) -> int:
     if args.action == "emulate":
         return _emulate(args)
@@ -107,6 +119,8 @@ def run(args) -> int:
     from firmware_bridge.preset import load_preset
 
     preset = load_preset(args.preset) if args.action == "push-preset" else None
+    if getattr(args, "output", None) is not None:
+        _check_output(args.output, audio=args.action == "capture")
     with Client(args.port, baudrate=args.baud, timeout_s=args.timeout_s, retries=args.retries) as dev:
         if args.action == "info":
             print(_format_info(dev.info))
@@ -121,32 +135,27 @@ def run(args) -> int:
                 sys.stdout.buffer.write(blob)
                 sys.stdout.flush()
             else:
-                try:
-                    args.output.write_bytes(blob)
-                except OSError as exc:
-                    raise OutputError(f"cannot write {args.output}: {exc.strerror}") from None
+                from hearsep.files import write_bytes
+
+                write_bytes(args.output, blob)
                 print(f"slot {args.slot}: {len(blob)} bytes -> {args.output}")
         elif args.action == "program":
             print(f"program {dev.select_program(args.program)}")
         elif args.action == "volume":
             print(f"volume {dev.set_volume(args.volume_db):+d} dB")
         elif args.action == "telemetry":
-            for i in range(max(1, args.count)):
-                if i:
-                    time.sleep(args.interval_s)
-                print(_format_telemetry(dev.telemetry()), flush=True)
+            for reading in dev.telemetry_readings(args.count, args.interval_s):
+                print(_format_telemetry(reading, dev.emulated), flush=True)
         elif args.action == "capture":
             import numpy as np
-            import soundfile as sf
+
+            from hearsep.audio.io import write_audio
 
             cap = dev.capture(args.seconds)
-            try:
-                sf.write(os.fspath(args.output), np.stack([cap.input, cap.output], axis=1), cap.sample_rate_hz,
-                         subtype="PCM_16")
-            except (OSError, RuntimeError) as exc:
-                raise OutputError(f"cannot write {args.output}: {exc}") from None
+            write_audio(args.output, np.stack([cap.input, cap.output]), cap.sample_rate_hz, subtype="PCM_16")
             dropped = "?" if cap.device_blocks_dropped is None else cap.device_blocks_dropped
-            print(f"{args.output}: {cap.samples_expected} samples at {cap.sample_rate_hz} Hz (in, out); "
+            label = " (emulated audio)" if dev.emulated else ""
+            print(f"{args.output}{label}: {cap.samples_expected} samples at {cap.sample_rate_hz} Hz (in, out); "
                   f"lost {cap.lost_samples} ({100 * cap.loss_ratio:.2f} %), device dropped {dropped} blocks, "
                   f"{cap.bad_frames} bad frames, {cap.rx_bytes_per_s / 1000:.1f} kB/s over {cap.elapsed_s:.2f} s")
     return 0
