@@ -56,15 +56,19 @@ def load_enhancer(model=None, preset: str | Path | None = None, program: str | N
 
     path = resolve_model(model)
     sep = TFLiteSeparator(path, num_threads=num_threads, delegate=delegate)
-    chain = None
-    if preset is not None:
-        try:
-            from hearsep.chain import build_chain
-            from hearsep.fitting import load_preset
-        except ImportError as exc:
-            raise ConfigError(f"--preset needs hearsep.fitting and hearsep.chain, which this install lacks ({exc})") from None
-        chain = build_chain(load_preset(preset).resolve(program), sep.contract)
+    chain = chain_from_preset(preset, program, sep.contract) if preset is not None else None
     return StreamingEnhancer(sep.contract, sep, chain), path
+
+
+def chain_from_preset(preset: str | Path, program: str | None, contract):
+    """The hearing-aid chain a preset file configures for ``contract``'s STFT frame:
+    ``build_chain(load_preset(preset).resolve(program), contract)`` (validated on load)."""
+    try:
+        from hearsep.chain import build_chain
+        from hearsep.fitting import load_preset
+    except ImportError as exc:
+        raise ConfigError(f"--preset needs hearsep.fitting and hearsep.chain, which this install lacks ({exc})") from None
+    return build_chain(load_preset(preset).resolve(program), contract)
 
 
 @dataclass
