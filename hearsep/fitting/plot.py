@@ -4,8 +4,8 @@ Three panels: the audiogram as clinicians draw it (frequency on a log axis acros
 growing downward, O = right ear in red, X = left ear in blue, the ASHA 1990 "Guidelines for
 audiometric symbols" convention), target vs achieved insertion gain per input level (50/65/80
 dB SPL), and the input/output curve of every band. "Achieved" is the static curve of the
-resolved :class:`~hearsep.chain.ChainParams` (:func:`static_output_db_spl`), not a measurement;
-``hearsep testbox`` measures the running chain.
+resolved :class:`~hearsep.chain.ChainParams` (:func:`hearsep.chain.band_output_db_spl`, the
+chain's own static curve), not a measurement; ``hearsep testbox`` measures the running chain.
 """
 
 from __future__ import annotations
@@ -14,27 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hearsep.chain.params import BandParams
+from hearsep.chain import band_output_db_spl
 from hearsep.fitting.preset import Preset, rule_targets
 from hearsep.fitting.rules import SPEECH_LEVELS_DB_SPL
-
-
-def static_output_db_spl(band: BandParams, input_db_spl, volume_db: float = 0.0) -> np.ndarray:
-    """Steady-state band output (dB SPL) for a band input (dB SPL), per the BandParams definition:
-    gain piecewise linear through the gains at 50/65/80 dB SPL (end slopes held), held below the
-    compression threshold, expansion below its threshold (output falls ``expansion_ratio`` dB
-    per dB), plus ``volume_db``, capped at the band MPO."""
-    x = np.asarray(input_db_spl, dtype=float)
-
-    def gain(level):
-        level = np.maximum(level, band.compression_threshold_db_spl)
-        lo = band.gain_50_db + (level - 50.0) * (band.gain_65_db - band.gain_50_db) / 15.0
-        hi = band.gain_65_db + (level - 65.0) * (band.gain_80_db - band.gain_65_db) / 15.0
-        return np.where(level < 65.0, lo, hi)
-
-    e = band.expansion_threshold_db_spl
-    g = np.where(x < e, gain(e) - (band.expansion_ratio - 1.0) * (e - x), gain(x))
-    return np.minimum(x + g + volume_db, band.mpo_db_spl)
 
 
 def preset_figure(preset: Preset, program: str | None = None):
@@ -79,7 +61,8 @@ def preset_figure(preset: Preset, program: str | None = None):
     targets = rule_targets(preset)
     colours = {50: "tab:green", 65: "tab:orange", 80: "tab:purple"}
     for level in SPEECH_LEVELS_DB_SPL:
-        achieved = [float(static_output_db_spl(b, level, params.volume_db) - level) for b in params.bands]
+        achieved = [float(band_output_db_spl(b, level, params.volume_db, params.broadband_mpo_db_spl) - level)
+                    for b in params.bands]
         ax.plot(centres, achieved, "-s", color=colours[level], label=f"achieved, {level} dB SPL")
         if targets is not None:
             ax.plot(centres, targets[level], "--", color=colours[level], label=f"{preset.rule} target, {level} dB SPL")
@@ -96,7 +79,8 @@ def preset_figure(preset: Preset, program: str | None = None):
     ax = axes[2]
     inputs = np.arange(20.0, 101.0, 1.0)
     for b in params.bands:
-        ax.plot(inputs, static_output_db_spl(b, inputs, params.volume_db), label=f"{b.centre_hz:g} Hz")
+        ax.plot(inputs, band_output_db_spl(b, inputs, params.volume_db, params.broadband_mpo_db_spl),
+                label=f"{b.centre_hz:g} Hz")
     ax.plot(inputs, inputs, ":", color="0.5", label="0 dB gain")
     ax.axhline(params.broadband_mpo_db_spl, color="k", linewidth=0.8, linestyle="--", label="broadband MPO")
     ax.set_xlabel("band input (dB SPL)")
