@@ -13,6 +13,9 @@ Per band (levels in dB SPL at the eardrum, gains in dB), for a band input level 
       G_c(L) = gain_65_db + s_lo * min(L - 65, 0) + s_hi * max(L - 65, 0)
       s_lo = (gain_65_db - gain_50_db) / 15,  s_hi = (gain_80_db - gain_65_db) / 15
 
+  Below ``compression_threshold_db_spl`` (``C``, 0 = none) the gain is held at ``G_c(C)``
+  (linear amplification), as presets given as "gain + threshold + ratio" define it.
+
   The static compression ratio between two points is ``CR = 1 / (1 + s)`` (output grows by
   ``1 + s`` dB per input dB; ANSI S3.22 / IEC 60118-2 define CR as the ratio of input to output
   level change on the steady-state I/O curve).
@@ -42,6 +45,7 @@ def curve_arrays(bands) -> dict[str, np.ndarray]:
         "s_lo": (g65 - g50) / 15.0,
         "s_hi": (g80 - g65) / 15.0,
         "threshold": np.array([b.expansion_threshold_db_spl for b in bands], float)[:, None],
+        "knee": np.array([b.compression_threshold_db_spl for b in bands], float)[:, None],
         "er_minus_1": np.array([b.expansion_ratio for b in bands], float)[:, None] - 1.0,
         "mpo": np.array([b.mpo_db_spl for b in bands], float)[:, None],
     }
@@ -50,7 +54,7 @@ def curve_arrays(bands) -> dict[str, np.ndarray]:
 def _gain_db(level_db_spl, c: dict) -> np.ndarray:
     """Compression + expansion gain (dB) for band levels broadcast against ``c``'s ``(bands, 1)``."""
     lc = np.maximum(level_db_spl, c["threshold"])  # the compression part is read at max(L, T)
-    x = lc - 65.0
+    x = np.maximum(lc, c["knee"]) - 65.0  # and held below the compression threshold
     g = c["g65"] + c["s_lo"] * np.minimum(x, 0.0) + c["s_hi"] * np.maximum(x, 0.0)
     return g + c["er_minus_1"] * (level_db_spl - lc)  # expansion: (ER - 1) * (L - T) below T
 
