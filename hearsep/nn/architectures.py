@@ -155,7 +155,7 @@ class GRUDeepFilter(GRUMask):
 
     def _taps(self, bins: int) -> int:
         p = self.params
-        return bins if p["output"] == "complex" else 2 * p["df_order"] * p["df_bins"]
+        return 2 * bins if p["output"] == "complex" else 2 * p["df_order"] * p["df_bins"]
 
     def _head(self, x, bins: int, layers: dict | None = None):
         """Gains and taps from the core output ``x``, concatenated in the contract's layout."""

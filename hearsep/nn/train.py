@@ -378,9 +378,16 @@ def compressed_spectrum_loss(ref_spectra, est_spectra, mag_weight: float, cplx_w
     "GTCRN: a speech enhancement model requiring ultralow computational resources", ICASSP; its
     training code weights them 70 and 30 next to SI-SDR), ``c = 0.3``; the complex term sums the
     real and imaginary squared errors. Spectra are complex ``[B, T, bins]``; eps 1e-8 keeps the
-    gradient finite at zero magnitude.
+    gradient finite at zero magnitude. Both spectra are first divided by the RMS magnitude of the
+    reference (per item), so the terms do not depend on the mixture level (as the SNR term does
+    not): unnormalised, a -10 dBFS mixture would weigh ~100x a -45 dBFS one.
     """
     import tensorflow as tf
+
+    ref_power = tf.square(tf.math.real(ref_spectra)) + tf.square(tf.math.imag(ref_spectra))
+    inv_rms = tf.math.rsqrt(tf.reduce_mean(ref_power, axis=[1, 2], keepdims=True) + 1e-12)
+    inv_rms = tf.complex(inv_rms, tf.zeros_like(inv_rms))
+    ref_spectra, est_spectra = ref_spectra * inv_rms, est_spectra * inv_rms
 
     def compress(x):
         mag = tf.sqrt(tf.square(tf.math.real(x)) + tf.square(tf.math.imag(x)) + 1e-8)
