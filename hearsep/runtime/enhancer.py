@@ -127,18 +127,54 @@ class StreamingEnhancer:
         self._chain_spectrum(spectrum, self._masked)
         return self._chain_hop(self._synthesize(self._masked))
 
-    def process(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Enhance a block of any length (1 sample to minutes); returns as many samples as given."""
-        x = np.asarray(block, dtype=np.float32).reshape(-1)
+    def _check_block(self, block, out) -> tuple[np.ndarray, np.ndarray, bool]:
+        """``(x, out, in_place)`` for :meth:`process`, or :class:`AudioError` before any state changes."""
+        x = np.asarray(block)
+        if x.dtype.kind != "f":
+            hint = f" (e.g. x / {2 ** (8 * x.dtype.itemsize - 1)})" if x.dtype.kind in "iu" else ""
+            raise AudioError(f"block has dtype {x.dtype}; give float samples in [-1, 1]{hint}")
+        if x.ndim != 1:
+            raise AudioError(f"block has shape {x.shape}; StreamingEnhancer is mono: give (samples,) "
+                             "(use hearsep.Enhancer(channels=...) for several channels)")
+        x = x.astype(np.float32, copy=False)
         n = x.shape[0]
         if out is None:
-            out = np.empty(n, np.float32)
+            return x, np.empty(n, np.float32), False
+        if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (n,) and out.flags.writeable):
+            raise AudioError(f"out must be a writable float32 array of shape ({n},) "
+                             f"(got {getattr(out, 'dtype', type(out).__name__)} {np.shape(out)})")
+        in_place = np.may_share_memory(x, out)
+        if in_place and (x.__array_interface__["data"][0] != out.__array_interface__["data"][0]
+                         or x.strides != out.strides):
+            raise AudioError("out overlaps block partially; give out=block (in place) or a separate array")
+        return x, out, in_place
+
+    def process(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Enhance a block of any length (1 sample to minutes); returns as many samples as given.
+
+        ``block``: float samples ``(n,)`` in [-1, 1] at ``contract.sample_rate_hz`` (float64 is
+        converted; integer PCM, other shapes are refused). ``out``: a float32 ``(n,)`` array to
+        write into; ``out=block`` (a float32 block) processes in place. Bad input raises
+        :class:`AudioError` before any state changes. NaN/Inf are not checked here (the hot path):
+        :class:`hearsep.Enhancer` checks them.
+        """
+        x, out, in_place = self._check_block(block, out)
+        n = x.shape[0]
         h = self.contract.hop_samples
         step = self.process_hop
         i = 0
         while i < n:
             f = self._filled
             whole = (n - i) // h if f == 0 else 0
+            if whole and in_place:
+                # each hop's input is read before its output (the previous hop's) overwrites it
+                hop_out = self._hop_out
+                for k in range(i, i + whole * h, h):
+                    y = step(x[k:k + h])
+                    out[k:k + h] = hop_out
+                    hop_out[:] = y
+                i += whole * h
+                continue
             if whole:
                 # a run of whole hops straight from the input: hop k's output is written where
                 # hop k+1's input was, one hop later, and only the last one waits in _hop_out
