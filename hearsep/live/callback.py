@@ -1,0 +1,230 @@
+"""The live runner's audio callback: a device block in, a device block out, timed and counted.
+
+:class:`LiveProcessor` is the ``sounddevice`` callback (``__call__(indata, outdata, frames,
+time_info, status)``) and nothing else: no PortAudio is needed to build, call or test it.
+
+Per call it (1) reads the clock, (2) counts PortAudio's under/overflow flags, (3) runs the
+enhancer hop by hop, choosing for each hop between the full path and the safe path from the time
+left in the block's budget, (4) writes the callback's duration into a preallocated ring. Device
+rates other than the model's go through a pair of :class:`hearsep.audio.resample.StreamingResampler`
+(device -> model -> device), whose delay is part of :attr:`LiveProcessor.latency_samples`.
+
+Real-time rules kept here (python-sounddevice docs, "Callback streams"): no buffer is allocated
+after ``__init__`` (only the transient scalars and array views CPython makes on every call, freed
+by reference counting; the stream freezes the garbage collector), nothing is logged or printed,
+no lock is taken; problems become counters.
+
+**Safe path.** ``StreamingEnhancer.bypass`` skips features and the separator for a hop (unity
+mask; the chain's gains and limiter still run; same latency). The deadline of a block is
+``budget_fraction`` of its period after the callback's entry (how late the server woke the
+callback is not visible to it: PortAudio's ``time_info`` on JACK derives all its times from one
+interpolated clock; late wake-ups show up as xruns instead). A hop takes the safe path when
+``now + estimated_full_hop_ns > deadline``. The full-hop cost estimate is a peak hold: the last
+full hop's cost if it is higher, else the estimate minus 1/20 of the period per hop, so one slow
+hop keeps the next few on the safe path and the full path is retried as the estimate decays.
+The switch is click-free because the synthesis overlap-add crossfades the mask change over one
+hop (``StreamingEnhancer``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from hearsep.errors import ConfigError
+
+#: how fast the full-hop cost estimate decays, as a fraction of the block period per hop
+_COST_DECAY_PER_HOP = 1.0 / 20.0
+
+
+class LiveProcessor:
+    """Mic block -> enhancer (-> chain) -> earpiece block, as a PortAudio callback.
+
+    ``enhancer``: a :class:`hearsep.runtime.enhancer.StreamingEnhancer` (its chain included), or
+    ``None`` for a pass-through callback with the same instrumentation (the soak baseline).
+    ``device_rate_hz``: the stream's rate; when it differs from the model's, the block is
+    resampled to the model rate and back (``resample=False`` refuses instead). ``budget_fraction``:
+    the share of a block period the enhancer may use before hops take the safe path (``None``
+    never takes it). ``ring_blocks``: how many callback durations are kept (the most recent ones,
+    a power of two). ``hop_log_hops``: if > 0, the first that many hops record whether they took
+    the safe path (:attr:`hop_safe_log`), so a recording can be replayed offline bit for bit.
+    ``clock``: nanoseconds, monotonic (injectable for tests).
+    """
+
+    def __init__(self, enhancer=None, *, device_rate_hz: int | None = None, budget_fraction: float | None = 0.75,
+                 resample: bool = True, max_block_frames: int = 4096, ring_blocks: int = 1 << 19,
+                 hop_log_hops: int = 0, clock=time.perf_counter_ns):
+        if ring_blocks < 1 or ring_blocks & (ring_blocks - 1):
+            raise ConfigError(f"ring_blocks must be a power of two (got {ring_blocks})")
+        if budget_fraction is not None and not 0.0 < budget_fraction <= 1.0:
+            raise ConfigError(f"budget fraction must be in (0, 1] of the block period (got {budget_fraction})")
+        self.enhancer = enhancer
+        model_rate = enhancer.contract.sample_rate_hz if enhancer is not None else None
+        self.device_rate_hz = int(device_rate_hz or model_rate or 0)
+        if self.device_rate_hz <= 0:
+            raise ConfigError("a pass-through callback needs device_rate_hz")
+        self.model_rate_hz = int(model_rate or self.device_rate_hz)
+        self.budget_fraction = budget_fraction
+        self._clock = clock
+        # counters (read by the summary after the stream stops)
+        self.blocks = 0
+        self.safe_blocks = 0
+        self.safe_hops = 0
+        self.hops = 0
+        self.xruns = 0
+        self.input_overflows = 0
+        self.output_underflows = 0
+        self.frames = 0
+        self.period_frames = 0
+        self.max_ns = 0
+        self._ring = np.zeros(ring_blocks, np.int64)
+        self._ring_mask = ring_blocks - 1
+        self.hop_safe_log = np.zeros(hop_log_hops, np.uint8)
+        # safe-path decision state
+        self._hop_cost_ns = 0
+        self._hop = enhancer.contract.hop_samples if enhancer is not None else 0
+        self._filled = 0
+        # rate conversion (device -> model -> device), every buffer allocated now
+        self._down = self._up = None
+        self._fifo = None
+        if enhancer is not None and self.device_rate_hz != self.model_rate_hz:
+            if not resample:
+                raise ConfigError(f"the device runs at {self.device_rate_hz} Hz and the model at "
+                                  f"{self.model_rate_hz} Hz, and resampling was refused")
+            from hearsep.audio.resample import StreamingResampler
+
+            self._down = StreamingResampler(self.device_rate_hz, self.model_rate_hz, max_block_samples=max_block_frames)
+            model_block = self._down.max_output_samples
+            self._up = StreamingResampler(self.model_rate_hz, self.device_rate_hz, max_block_samples=model_block,
+                                          input_delay_samples=self._down.delay_samples + enhancer.latency_samples)
+            self._model_out = np.zeros(model_block, np.float32)
+            self._fifo = np.zeros(max_block_frames + self._up.max_output_samples, np.float32)
+            self._fifo_level = 0
+
+    # ----------------------------------------------------------------------------- latency
+    @property
+    def latency_samples(self) -> int:
+        """Input-to-output delay at the device rate: the enhancer's (model framing, hop, chain
+        look-ahead), or with resampling both resamplers' filter delays around it (whole samples
+        by the resamplers' design). Excludes the audio server's buffering."""
+        if self.enhancer is None:
+            return 0
+        if self._up is not None:
+            # the resampler outputs at least as many samples as it was given so far (it emits
+            # output m once input floor(m * down / up) is in), so the carry FIFO adds no delay
+            return self._up.delay_samples
+        return self.enhancer.latency_samples
+
+    @property
+    def algorithmic_samples(self) -> int:
+        """The enhancer's own delay at the model rate (0 for pass-through)."""
+        return self.enhancer.latency_samples if self.enhancer is not None else 0
+
+    @property
+    def resampling_ms(self) -> float:
+        """What the resamplers add to the latency, in milliseconds (0 at the model rate)."""
+        if self.enhancer is None:
+            return 0.0
+        return 1000.0 * (self.latency_samples / self.device_rate_hz - self.algorithmic_samples / self.model_rate_hz)
+
+    # ----------------------------------------------------------------------------- timing
+    def durations_ns(self) -> np.ndarray:
+        """The recorded callback durations (ns), oldest first (at most ``ring_blocks`` of them)."""
+        n = min(self.blocks, self._ring.shape[0])
+        if self.blocks <= self._ring.shape[0]:
+            return self._ring[:n].copy()
+        start = self.blocks & self._ring_mask
+        return np.concatenate([self._ring[start:], self._ring[:start]])
+
+    # ----------------------------------------------------------------------------- callback
+    def __call__(self, indata, outdata, frames, time_info, status) -> None:
+        clock = self._clock
+        t0 = clock()
+        if status:
+            self._count_status(status)
+        period_ns = frames * 1_000_000_000 // self.device_rate_hz
+        self.period_frames = frames
+        x = indata[:, 0]
+        y = outdata[:, 0]
+        if self.enhancer is None:
+            y[:] = x
+        else:
+            budget = self.budget_fraction
+            deadline = t0 + int(period_ns * budget) if budget is not None else None
+            if self._down is None:
+                safe = self._enhance(x, y, deadline, period_ns)
+            else:
+                safe = self._enhance_resampled(x, y, frames, deadline, period_ns)
+            if safe:
+                self.safe_blocks += 1
+        self.frames += frames
+        dt = clock() - t0
+        self._ring[self.blocks & self._ring_mask] = dt
+        if dt > self.max_ns:
+            self.max_ns = dt
+        self.blocks += 1
+
+    def _count_status(self, status) -> None:
+        xrun = False
+        if status.input_overflow or status.input_underflow:
+            self.input_overflows += 1
+            xrun = True
+        if status.output_underflow or status.output_overflow:
+            self.output_underflows += 1
+            xrun = True
+        if xrun:
+            self.xruns += 1
+
+    def _enhance(self, x, y, deadline, period_ns) -> bool:
+        """Run ``x`` through the enhancer into ``y`` hop by hop; True if any hop took the safe path."""
+        enh, clock, hop = self.enhancer, self._clock, self._hop
+        n = x.shape[0]
+        pos = 0
+        any_safe = False
+        while pos < n:
+            take = hop - self._filled
+            if take > n - pos:  # the hop stays incomplete: only copying, no decision
+                enh.process(x[pos:n], out=y[pos:n])
+                self._filled += n - pos
+                break
+            now = clock()
+            safe = deadline is not None and now + self._hop_cost_ns > deadline
+            enh.bypass = safe
+            enh.process(x[pos:pos + take], out=y[pos:pos + take])
+            decay = int(period_ns * _COST_DECAY_PER_HOP)
+            if safe:
+                any_safe = True
+                self.safe_hops += 1
+                cost = self._hop_cost_ns - decay
+                self._hop_cost_ns = cost if cost > 0 else 0
+            else:
+                cost = clock() - now
+                held = self._hop_cost_ns - decay
+                self._hop_cost_ns = cost if cost > held else held
+            if self.hops < self.hop_safe_log.shape[0]:
+                self.hop_safe_log[self.hops] = safe
+            self.hops += 1
+            self._filled = 0
+            pos += take
+        return any_safe
+
+    def _enhance_resampled(self, x, y, frames, deadline, period_ns) -> bool:
+        m = self._down.process(x)
+        count = m.shape[0]
+        out = self._model_out[:count]
+        safe = self._enhance(m, out, deadline, period_ns) if count else False
+        u = self._up.process(out)
+        fifo, level = self._fifo, self._fifo_level
+        fifo[level:level + u.shape[0]] = u
+        level += u.shape[0]
+        # level >= frames always holds (see latency_samples); guard anyway: silence, not garbage
+        take = frames if level >= frames else level
+        y[:take] = fifo[:take]
+        if take < frames:
+            y[take:] = 0.0
+            self.output_underflows += 1
+        for i in range(level - take):  # the few surplus samples to the front (no temporary array)
+            fifo[i] = fifo[take + i]
+        self._fifo_level = level - take
+        return safe

@@ -1,0 +1,84 @@
+"""What a live run reports when it stops: block counts, xruns and the callback's timing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    """A live run's counters and callback timing.
+
+    ``blocks``: callbacks; ``safe_blocks``: callbacks in which at least one hop took the safe path
+    (``safe_hops`` of ``hops`` hops in all); ``xruns``: callbacks PortAudio flagged with an input
+    overflow or output underflow (``status`` of the callback); callback durations in microseconds
+    (percentiles over the recorded blocks, ``max_us`` over all) and ``period_us``, the block
+    period; ``rtf``: real-time factor = total callback time / audio time; ``seconds``: audio time
+    (frames / rate); ``ended``: why the run stopped (``"duration"``, ``"signal"``,
+    ``"server stopped"``).
+    """
+
+    blocks: int
+    safe_blocks: int
+    safe_hops: int
+    hops: int
+    xruns: int
+    p50_us: float
+    p99_us: float
+    p999_us: float
+    max_us: float
+    period_us: float
+    rtf: float
+    seconds: float
+    rate_hz: int
+    period_frames: int
+    latency_ms: float
+    ended: str
+
+    @property
+    def ok(self) -> bool:
+        """False when the run ended because the audio server went away."""
+        return self.ended != "server stopped"
+
+    def as_dict(self) -> dict:
+        """Every field, plus ``ok``: the JSON summary of ``hearsep live --json``."""
+        return {**asdict(self), "ok": self.ok}
+
+    def fraction_of_period(self, us: float) -> float:
+        return us / self.period_us if self.period_us > 0 else float("nan")
+
+    def lines(self) -> list[str]:
+        """The summary as short human-readable lines (for the CLI)."""
+        f = self.fraction_of_period
+        return [
+            f"ended: {self.ended} after {self.seconds:.2f} s of audio at {self.rate_hz} Hz, "
+            f"{self.period_frames}-frame blocks ({self.period_us:.0f} us), latency {self.latency_ms:.2f} ms "
+            "(without the server's)",
+            f"blocks {self.blocks}, safe-path blocks {self.safe_blocks} ({self.safe_hops} of {self.hops} hops), "
+            f"xruns {self.xruns}",
+            f"callback p50 {self.p50_us:.0f} us ({f(self.p50_us):.1%}), p99 {self.p99_us:.0f} us "
+            f"({f(self.p99_us):.1%}), p99.9 {self.p999_us:.0f} us ({f(self.p999_us):.1%}), "
+            f"max {self.max_us:.0f} us ({f(self.max_us):.1%}) of the period; real-time factor {self.rtf:.3f}",
+        ]
+
+
+def summarize(processor, ended: str) -> LiveSummary:
+    """The :class:`LiveSummary` of a :class:`hearsep.live.callback.LiveProcessor` after its stream."""
+    ns = processor.durations_ns()
+    us = ns.astype(np.float64) / 1000.0
+    rate = processor.device_rate_hz
+    seconds = processor.frames / rate if rate else 0.0
+    period_us = 1e6 * processor.period_frames / rate if rate else 0.0
+    if us.size:
+        p50, p99, p999 = (float(v) for v in np.percentile(us, [50.0, 99.0, 99.9]))
+        busy_s = float(us.mean()) * processor.blocks / 1e6
+    else:
+        p50 = p99 = p999 = busy_s = 0.0
+    return LiveSummary(blocks=processor.blocks, safe_blocks=processor.safe_blocks, safe_hops=processor.safe_hops,
+                       hops=processor.hops, xruns=processor.xruns, p50_us=p50, p99_us=p99, p999_us=p999,
+                       max_us=processor.max_ns / 1000.0, period_us=period_us,
+                       rtf=busy_s / seconds if seconds > 0 else 0.0, seconds=seconds, rate_hz=rate,
+                       period_frames=processor.period_frames,
+                       latency_ms=1000.0 * processor.latency_samples / rate if rate else 0.0, ended=ended)
