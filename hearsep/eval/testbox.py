@@ -1,0 +1,229 @@
+"""Virtual hearing-aid test box: measure the chain as a clinic's analyzer measures a device.
+
+The device under test is the streaming enhancer with a unity mask (no separator) and the
+hearing-aid chain built from a preset's :class:`hearsep.chain.ChainParams`; the "coupler" is the
+chain's output read through its calibration (a 0 dBFS sine = ``full_scale_db_spl`` dB SPL).
+Every test signal is a pure tone, as in ANSI/ASA S3.22 (Specification of Hearing Aid
+Characteristics; test conditions as summarised in Frye Electronics' "FONIX ANSI '03 Workbook"
+and Audioscan's Verifit User's Guide, "ANSI S3.22-2003 facts"):
+
+* **OSPL90**: output SPL for a 90 dB SPL input, gain control full on (volume at its maximum),
+  200 Hz to 5 kHz (here to 0.45 fs); HFA = the average at 1000, 1600 and 2500 Hz; maximum value.
+* **Full-on gain** (FOG): gain for a 50 dB SPL input at full-on volume; HFA-FOG.
+* **Reference test setting** (RTS): the volume at which the HFA gain for a 60 dB SPL input is
+  HFA-OSPL90 - 77 dB (within 1.5 dB), or full on if the full-on HFA gain at 60 dB is lower; the
+  **reference test gain** (RTG) is the HFA gain there.
+* **Frequency response** at RTS, 60 dB SPL input.
+* **Input/output curves** at 500, 1000, 2000 and 4000 Hz, input 40 to 90 dB SPL, at the preset's
+  own volume (the steady state the fitting prescribes).
+* **Attack and release**: the tone stepped 55 -> 90 -> 55 dB SPL; the output envelope is read in
+  a band around the tone (+-25 %, as analyzers band-limit it, e.g. 1.5-2.5 kHz at 2 kHz; Listen
+  Inc., ANSI S3.22 release-time sequence); attack ends within 3 dB, release within 4 dB of the
+  new steady state (:mod:`hearsep.chain.dynamics`). ANSI measures at 2 kHz; all four I/O
+  frequencies are reported.
+* **Equivalent input noise** (EIN = output noise level with no input minus the HFA gain at RTS
+  for a 50 dB input). A digital chain fed digital silence outputs exact zeros, so no figure
+  exists without a microphone model; the report says so instead of inventing one.
+* **Total harmonic distortion** at 500, 800 and 1600 Hz, 70 dB SPL input, RTS: the power of
+  harmonics 2..5 (below 0.45 fs) relative to the fundamental, in percent.
+
+Each figure sits next to what the preset asks for, computed from the same static curves the
+chain uses (:mod:`hearsep.chain.curves`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hearsep.chain import ChainParams, band_for_frequency, band_output_db_spl, build_chain
+from hearsep.chain.dynamics import (ANSI_ATTACK_TOLERANCE_DB, ANSI_HIGH_DB_SPL, ANSI_LOW_DB_SPL,
+                                    ANSI_RELEASE_TOLERANCE_DB)
+from hearsep.runtime.enhancer import StreamingEnhancer, enhance_signal
+
+#: ANSI S3.22 curve frequencies (1/3-octave, Hz) and the high-frequency-average frequencies
+CURVE_FREQUENCIES_HZ = (200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000,
+                        5000, 6300, 8000)
+HFA_FREQUENCIES_HZ = (1000, 1600, 2500)
+IO_FREQUENCIES_HZ = (500, 1000, 2000, 4000)
+IO_INPUT_DB_SPL = tuple(float(v) for v in range(40, 95, 5))
+THD_FREQUENCIES_HZ = (500, 800, 1600)
+OSPL90_INPUT_DB_SPL, FOG_INPUT_DB_SPL, RTS_INPUT_DB_SPL, THD_INPUT_DB_SPL = 90.0, 50.0, 60.0, 70.0
+RTS_OFFSET_DB = 77.0  # RTS: HFA gain at 60 dB input = HFA-OSPL90 - 77 dB
+TONE_S, STEADY_S = 0.3, 0.1  # each steady tone, and the final part of it that is measured
+
+
+class Testbox:
+    """Measures one chain (``params`` in ``contract``'s frame) with pure tones; see the module doc."""
+
+    def __init__(self, params: ChainParams, contract, progress=None):
+        self.params, self.contract = params, contract
+        self.fs = contract.sample_rate_hz
+        self.chain = build_chain(params, contract)
+        self.progress = progress  # called with 1 after each measured signal
+        self.frequencies_hz = [f for f in CURVE_FREQUENCIES_HZ if f < 0.45 * self.fs]
+
+    # -- signals and levels -------------------------------------------------------------------
+    def amplitude(self, level_db_spl):
+        """Peak amplitude of a sine at ``level_db_spl`` (dB SPL) under the calibration."""
+        return 10.0 ** ((np.asarray(level_db_spl, float) - self.params.full_scale_db_spl) / 20.0)
+
+    def level_db_spl(self, y: np.ndarray) -> float:
+        """Level (dB SPL) of a segment: that of the sine with the same mean power."""
+        ms = float(np.mean(np.asarray(y, float) ** 2))
+        return 10.0 * np.log10(max(2.0 * ms, 1e-30)) + self.params.full_scale_db_spl
+
+    def run(self, x: np.ndarray, volume_db: float) -> np.ndarray:
+        """The chain's time-aligned output for ``x`` at ``volume_db`` (from a reset state)."""
+        self.chain.set_volume_db(volume_db)
+        self.chain.reset()
+        y = enhance_signal(StreamingEnhancer(self.contract, None, self.chain), x.astype(np.float32))
+        if self.progress is not None:
+            self.progress(1)
+        return y
+
+    def tone(self, frequency_hz: float, level_db_spl, seconds: float = TONE_S) -> np.ndarray:
+        t = np.arange(int(round(seconds * self.fs))) / self.fs
+        return self.amplitude(level_db_spl) * np.sin(2 * np.pi * frequency_hz * t)
+
+    def steady_output_db_spl(self, frequency_hz: float, input_db_spl: float, volume_db: float) -> float:
+        y = self.run(self.tone(frequency_hz, input_db_spl), volume_db)
+        return self.level_db_spl(y[-int(STEADY_S * self.fs):])
+
+    def expected_output_db_spl(self, frequency_hz: float, input_db_spl, volume_db: float) -> np.ndarray:
+        """What the preset asks: the static curve of the band holding ``frequency_hz``."""
+        band = self.params.bands[int(band_for_frequency(self.params, frequency_hz))]
+        return band_output_db_spl(band, input_db_spl, volume_db, self.params.broadband_mpo_db_spl)
+
+    # -- the ANSI S3.22 measurements -----------------------------------------------------------
+    def response(self, input_db_spl: float, volume_db: float) -> dict:
+        freqs = self.frequencies_hz
+        out = np.array([self.steady_output_db_spl(f, input_db_spl, volume_db) for f in freqs])
+        exp = np.array([float(self.expected_output_db_spl(f, input_db_spl, volume_db)) for f in freqs])
+        return {"input_db_spl": input_db_spl, "volume_db": volume_db, "frequencies_hz": list(freqs),
+                "output_db_spl": out, "expected_output_db_spl": exp,
+                "gain_db": out - input_db_spl, "expected_gain_db": exp - input_db_spl}
+
+    def hfa(self, freqs, values) -> float:
+        return float(np.mean(np.interp(np.log(HFA_FREQUENCIES_HZ), np.log(freqs), values)))
+
+    def hfa_gain_db(self, input_db_spl: float, volume_db: float, expected: bool = False) -> float:
+        if expected:
+            out = [float(self.expected_output_db_spl(f, input_db_spl, volume_db)) for f in HFA_FREQUENCIES_HZ]
+        else:
+            out = [self.steady_output_db_spl(f, input_db_spl, volume_db) for f in HFA_FREQUENCIES_HZ]
+        return float(np.mean(out)) - input_db_spl
+
+    def reference_test_setting(self, hfa_ospl90_db_spl: float, expected: bool = False) -> tuple[float, float]:
+        """(volume_db, HFA gain at 60 dB SPL there): RTS per ANSI S3.22, by a few secant steps."""
+        target = hfa_ospl90_db_spl - RTS_OFFSET_DB
+        vmax, vmin = self.params.volume_max_db, self.params.volume_min_db
+        v = vmax
+        g = self.hfa_gain_db(RTS_INPUT_DB_SPL, v, expected)
+        for _ in range(4):
+            if g <= target + 1.5 and (v == vmax or g >= target - 1.5) or v == vmin:
+                break
+            v = float(np.clip(v + (target - g), vmin, vmax))  # gain moves dB for dB with volume
+            g = self.hfa_gain_db(RTS_INPUT_DB_SPL, v, expected)
+        return v, g
+
+    def io_curves(self, volume_db: float) -> dict:
+        levels = np.array(IO_INPUT_DB_SPL)
+        curves = {}
+        for f in IO_FREQUENCIES_HZ:
+            if f >= 0.45 * self.fs:
+                continue
+            out = np.array([self.steady_output_db_spl(f, L, volume_db) for L in levels])
+            exp = self.expected_output_db_spl(f, levels, volume_db)
+            curves[str(f)] = {"output_db_spl": out, "expected_output_db_spl": exp,
+                              "max_error_db": float(np.max(np.abs(out - exp)))}
+        return {"input_db_spl": levels, "volume_db": volume_db, "curves": curves}
+
+    def attack_release(self, frequency_hz: float, volume_db: float) -> dict:
+        """ANSI step 55 -> 90 -> 55 dB SPL at ``frequency_hz``: attack and release times (ms)."""
+        from scipy.signal import butter, hilbert, sosfiltfilt
+
+        band = self.params.bands[int(band_for_frequency(self.params, frequency_hz))]
+        fs = self.fs
+        n0 = int(0.5 * fs)
+        n1 = int(max(0.5, 0.02 * band.attack_ms) * fs)
+        n2 = int(max(1.0, 0.006 * band.release_ms) * fs)
+        level = np.concatenate([np.full(n0, ANSI_LOW_DB_SPL), np.full(n1, ANSI_HIGH_DB_SPL),
+                                np.full(n2, ANSI_LOW_DB_SPL)])
+        t = np.arange(level.shape[0]) / fs
+        y = self.run(self.amplitude(level) * np.sin(2 * np.pi * frequency_hz * t), volume_db)
+        sos = butter(4, [0.75 * frequency_hz, min(1.25 * frequency_hz, 0.49 * fs)], "bandpass", fs=fs,
+                     output="sos")
+        env = np.abs(hilbert(sosfiltfilt(sos, y.astype(float))))
+        env_db = 20.0 * np.log10(np.maximum(env, 1e-12)) + self.params.full_scale_db_spl
+        attack = _settling_ms(env_db[n0:n0 + n1], ANSI_ATTACK_TOLERANCE_DB, fs)
+        release = _settling_ms(env_db[n0 + n1:], ANSI_RELEASE_TOLERANCE_DB, fs)
+        return {"frequency_hz": frequency_hz, "attack_ms": attack, "preset_attack_ms": band.attack_ms,
+                "release_ms": release, "preset_release_ms": band.release_ms,
+                "envelope_db_spl": env_db[::int(fs // 1000)], "envelope_step_ms": 1000.0 * int(fs // 1000) / fs,
+                "step_up_ms": 1000.0 * n0 / fs, "step_down_ms": 1000.0 * (n0 + n1) / fs}
+
+    def harmonic_distortion(self, frequency_hz: float, volume_db: float) -> float:
+        """THD (%) of the output for a 70 dB SPL tone: harmonics 2..5 below 0.45 fs vs the fundamental."""
+        y = self.run(self.tone(frequency_hz, THD_INPUT_DB_SPL), volume_db)[-int(STEADY_S * self.fs):]
+        t = np.arange(y.shape[0]) / self.fs
+        power = [abs(np.mean(y * np.exp(-2j * np.pi * k * frequency_hz * t))) ** 2
+                 for k in range(1, 6) if k * frequency_hz < 0.45 * self.fs]
+        return 100.0 * float(np.sqrt(sum(power[1:]) / max(power[0], 1e-30)))
+
+    def measure(self) -> dict:
+        """All measurements, as a JSON-ready dict (numpy arrays included)."""
+        p = self.params
+        vmax = p.volume_max_db
+        ospl = self.response(OSPL90_INPUT_DB_SPL, vmax)
+        hfa_ospl = self.hfa(ospl["frequencies_hz"], ospl["output_db_spl"])
+        hfa_ospl_exp = self.hfa(ospl["frequencies_hz"], ospl["expected_output_db_spl"])
+        fog = self.response(FOG_INPUT_DB_SPL, vmax)
+        v_rts, rtg = self.reference_test_setting(hfa_ospl)
+        v_rts_exp, rtg_exp = self.reference_test_setting(hfa_ospl_exp, expected=True)
+        fr = self.response(RTS_INPUT_DB_SPL, v_rts)
+        ein_gain = self.hfa_gain_db(FOG_INPUT_DB_SPL, v_rts)
+        silence = self.run(np.zeros(int(TONE_S * self.fs)), v_rts)
+        noise_peak = float(np.max(np.abs(silence)))
+        return {
+            "calibration": {"full_scale_db_spl": p.full_scale_db_spl},
+            "volume_db": {"preset": p.volume_db, "min": p.volume_min_db, "max": vmax},
+            "mpo_db_spl": {"broadband": p.broadband_mpo_db_spl, "bands": [b.mpo_db_spl for b in p.bands]},
+            "ospl90": {**ospl, "hfa_db_spl": hfa_ospl, "expected_hfa_db_spl": hfa_ospl_exp,
+                       "max_db_spl": float(np.max(ospl["output_db_spl"])),
+                       "expected_max_db_spl": float(np.max(ospl["expected_output_db_spl"]))},
+            "full_on_gain": {**fog, "hfa_db": self.hfa(fog["frequencies_hz"], fog["gain_db"]),
+                             "expected_hfa_db": self.hfa(fog["frequencies_hz"], fog["expected_gain_db"])},
+            "reference_test_gain": {"volume_db": v_rts, "hfa_gain_db": rtg, "expected_volume_db": v_rts_exp,
+                                    "expected_hfa_gain_db": rtg_exp, "target_db": hfa_ospl - RTS_OFFSET_DB},
+            "frequency_response": fr,
+            "io_curves": self.io_curves(p.volume_db),
+            "attack_release": {str(f): self.attack_release(f, p.volume_db) for f in IO_FREQUENCIES_HZ
+                               if f < 0.45 * self.fs},
+            "equivalent_input_noise": {
+                "ein_db_spl": None, "hfa_gain_50_db": ein_gain, "silence_output_peak": noise_peak,
+                "note": ("digital silence in gives exact zeros out: the chain adds no noise, so EIN is "
+                         "undefined without a microphone model" if noise_peak == 0.0 else
+                         "the chain's output for digital silence is not zero")},
+            "harmonic_distortion": {str(f): {"input_db_spl": THD_INPUT_DB_SPL, "thd_percent":
+                                             self.harmonic_distortion(f, v_rts)} for f in THD_FREQUENCIES_HZ},
+        }
+
+    def signal_count(self) -> int:
+        """How many signals :meth:`measure` runs (for a progress bar); RTS searches may add a few."""
+        n = len(self.frequencies_hz)
+        io = len([f for f in IO_FREQUENCIES_HZ if f < 0.45 * self.fs])
+        return 3 * n + 2 * 3 + 3 + 1 + io * len(IO_INPUT_DB_SPL) + io + len(THD_FREQUENCIES_HZ)
+
+
+def _settling_ms(env_db: np.ndarray, tolerance_db: float, fs: float) -> float:
+    """Time (ms) from the segment start until the envelope stays within ``tolerance_db`` of its
+    steady state (the median of the segment's last fifth)."""
+    tail = env_db[-max(env_db.shape[0] // 5, 1):]
+    steady = float(np.median(tail))
+    outside = np.flatnonzero(np.abs(env_db[:env_db.shape[0] - tail.shape[0]] - steady) > tolerance_db)
+    return 0.0 if outside.size == 0 else 1000.0 * (outside[-1] + 1) / fs
+
+
+def measure_chain(params: ChainParams, contract, progress=None) -> dict:
+    """Run the whole virtual test box on ``params`` (see :class:`Testbox`)."""
+    return Testbox(params, contract, progress).measure()
