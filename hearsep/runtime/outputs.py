@@ -71,48 +71,46 @@ class ComplexMask:
 
 
 class DeepFilter:
-    """Real gain on every bin plus a complex ``df_order``-tap filter over frames on the low bins."""
+    """Real gain on every bin plus a complex ``df_order``-tap filter over frames on the low bins.
+
+    Vectorised over taps (a handful of numpy calls per hop, none allocating): each past frame is
+    kept as ``[[x_re, x_im], [-x_im, x_re]]`` so that ``taps[n, c] * frame[n, c]`` summed over
+    ``n`` and ``c`` is the complex product's ``[re, im]``. The history lives twice in a buffer of
+    ``2 * df_order`` frames, so the last ``df_order`` frames, newest first, are always one slice.
+    """
 
     def __init__(self, contract: ModelContract):
         b, n, k = contract.bins, contract.df_order, contract.df_bins
         self.bins, self.order, self.df_bins = b, n, k
         self.unity = np.concatenate([np.ones(b), np.zeros(2 * n * k)]).astype(np.float32)
-        # ring of the low bins of the last df_order frames, [re; im]; _pos holds the current one
-        self._history = np.zeros((n, 2, k), np.float32)
+        self._frames = np.zeros((2 * n, 2, 2, k), np.float32)
+        self._windows = [self._frames[i:i + n] for i in range(n)]  # newest first from slot i
         self._pos = 0
+        self._products = np.zeros((n, 2, 2, k), np.float32)
         self._acc = np.zeros((2, k), np.float32)
-        self._tmp = np.zeros(k, np.float32)
 
     def _push(self, spectrum: np.ndarray) -> None:
-        self._pos = (self._pos + 1) % self.order
-        self._history[self._pos] = spectrum[:, :self.df_bins]
+        i = self._pos = (self._pos - 1) % self.order
+        k, f = self.df_bins, self._frames[i]
+        f[0] = spectrum[:, :k]
+        np.negative(spectrum[1, :k], out=f[1, 0])
+        f[1, 1] = spectrum[0, :k]
+        self._frames[i + self.order] = f
 
     def apply(self, spectrum: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
         b, k = self.bins, self.df_bins
         self._push(spectrum)
         np.multiply(spectrum, mask[:b], out=out)
-        taps = mask[b:].reshape(self.order, 2, k)
-        acc, t = self._acc, self._tmp
-        acc.fill(0.0)
-        for n in range(self.order):
-            c_re, c_im = taps[n, 0], taps[n, 1]
-            frame = self._history[(self._pos - n) % self.order]  # n hops ago
-            x_re, x_im = frame[0], frame[1]
-            np.multiply(x_re, c_re, out=t)
-            acc[0] += t
-            np.multiply(x_im, c_im, out=t)
-            acc[0] -= t
-            np.multiply(x_re, c_im, out=t)
-            acc[1] += t
-            np.multiply(x_im, c_re, out=t)
-            acc[1] += t
-        out[:, :k] += acc
+        taps = mask[b:].reshape(self.order, 2, 1, k)  # [n, (a, b), 1, f]
+        np.multiply(taps, self._windows[self._pos], out=self._products)
+        np.sum(self._products, axis=(0, 1), out=self._acc)
+        out[:, :k] += self._acc
 
     def skip(self, spectrum: np.ndarray) -> None:
         self._push(spectrum)
 
     def reset(self) -> None:
-        self._history.fill(0.0)
+        self._frames.fill(0.0)
         self._pos = 0
 
 
