@@ -39,6 +39,13 @@ def test_both_ears_write_two_presets(tmp_path):
     assert (right.resolve().bands[2].gain_65_db, left.resolve().bands[2].gain_65_db) == (17.5, 22.5)
 
 
+def test_both_ears_check_every_output_before_writing_any(tmp_path, capsys):
+    (tmp_path / "p-left.toml").mkdir()  # the left preset cannot be written
+    assert main(["fit", "--audiogram", "N3", "--ear", "both", "-o", str(tmp_path / "p.toml")]) == 2
+    assert "p-left.toml: it is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "p-right.toml").exists()
+
+
 @pytest.mark.parametrize("args, words", [
     (["--audiogram", "N3", "--rule", "nal-x"], "unknown rule 'nal-x'"),
     (["--audiogram", "Q9"], "Q9: neither a TOML file nor a standard audiogram"),

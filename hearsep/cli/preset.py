@@ -113,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
         if args.png is not None:
             from hearsep.fitting.plot import save_preset_png
 
-            if args.program is not None:
-                preset.program(args.program)  # unknown program: one line, before drawing
             save_preset_png(preset, args.png, args.program)
         return 0
     a, b = load_preset(args.a).to_toml_dict(), load_preset(args.b).to_toml_dict()
