@@ -41,12 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _band_rows(params) -> list[dict]:
+    from hearsep.chain import compression_ratio
+
     rows = []
     for b in params.bands:
-        slope_50_80 = (b.gain_80_db - b.gain_50_db) / 30.0  # dB gain per dB input
-        ratio = 1.0 / (1.0 + slope_50_80) if slope_50_80 > -1.0 else float("inf")
         row = asdict(b)
-        row["compression_ratio"] = round(ratio, 2)
+        row["compression_ratio"] = round(compression_ratio(b, 50.0, 80.0), 2)  # static CR, 50 -> 80 dB SPL input
         rows.append(row)
     return rows
 

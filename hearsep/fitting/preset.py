@@ -43,6 +43,11 @@ Layout (``schema_version = 1``; every level says its reference, every time its u
     [programs."noisy restaurant".noise_reduction]
     attenuation_limit_db = 18.0
 
+Input levels. Prescriptions state gains for speech at 50/65/80 dB SPL (broadband); the chain reads
+its curve at the *band* input level. hearsep uses the prescribed gains directly at those band
+levels, a simplification (openMHA's ``gainrule_camfit_compr.m`` instead converts 65 dB SPL
+speech into each band's level with the long-term average speech spectrum of Byrne et al. 1994).
+
 A program may override fields of ``compression``, ``noise_reduction``, ``volume`` and ``mpo`` that
 the preset has; anything else is refused. Safety (:func:`validate_preset`, run by
 :func:`load_preset`, :func:`save_preset` and :func:`fit_preset`, for the base and every program):

@@ -57,7 +57,9 @@ NAL_R_CONSTANTS = {"per_frequency": 0.31, "per_h3fa": 0.15}
 NAL_RP_CONSTANTS = {"h3fa_knee_db_hl": 60.0, "per_h3fa_above_knee": 0.20, "h2000_severe_db_hl": 95.0}
 # NAL-RP extra gain (dB) when H(2000 Hz) >= 95 dB HL: rows H2000 = 95..120 dB HL, columns the
 # NAL_RP_SEVERE_FREQUENCIES_HZ (Byrne, Parkinson & Newall 1991, Fig. 9; as tabulated in openMHA's
-# NalRP.m). Between rows the correction is interpolated linearly in H2000.
+# NalRP.m, whose 95 and 120 dB HL rows agree with Rajkumar et al. 2013, UJBE, Table 2). 750 Hz is
+# not a column: it is interpolated in log-frequency like every other untabulated frequency.
+# Between rows the correction is interpolated linearly in H2000.
 NAL_RP_SEVERE_H2000_DB_HL = (95.0, 100.0, 105.0, 110.0, 115.0, 120.0)
 NAL_RP_SEVERE_FREQUENCIES_HZ = (250, 500, 1000, 1500, 2000, 3000, 4000, 6000)
 NAL_RP_SEVERE_DB = (
@@ -93,14 +95,17 @@ def half_gain(hl_db, frequencies_hz) -> np.ndarray:
 
 def pogo(hl_db, frequencies_hz) -> np.ndarray:
     """POGO: IG = H / 2 + k(f), k = -10 dB at 250 Hz, -5 dB at 500 Hz, 0 above
-    (McCandless & Lyregaard 1983, Hearing Instruments 34(1):16-21; Dillon 2012, ch. 10)."""
+    (McCandless & Lyregaard 1983, Hearing Instruments 34(1):16-21; the same constants in
+    Rajkumar et al. 2013, Univ. J. Biomed. Eng. 1(2):32-41, eq. 3, and US patent 9,712,931 B2).
+    POGO's extra 10 dB "reserve gain" is volume-control headroom, not target gain: left out."""
     return 0.5 * np.asarray(hl_db, dtype=float) + _k(POGO_K_DB, frequencies_hz)
 
 
 def pogo_ii(hl_db, frequencies_hz) -> np.ndarray:
     """POGO II: POGO plus half the threshold above 65 dB HL for severe losses,
     IG = H / 2 + k(f) + max(0, H - 65) / 2
-    (Schwartz, Lyregaard & Lundh 1988, Hearing Instruments 39(2):12-22; Dillon 2012, ch. 10)."""
+    (Schwartz, Lyregaard & Lundh 1988, Hearing Instruments 39(2):12-22; as restated by
+    Rajkumar et al. 2013, OnLine J. Biol. Sci. 13(3):82-90, citing Hawkins 1992)."""
     hl = np.asarray(hl_db, dtype=float)
     return pogo(hl, frequencies_hz) + 0.5 * np.maximum(0.0, hl - POGO_II_KNEE_DB_HL)
 
