@@ -164,7 +164,8 @@ def _num(x: float):
     return int(x) if float(x).is_integer() else float(x)
 
 
-def _is_number(x) -> bool:
+def is_number(x) -> bool:
+    """A finite int or float (not a bool): what a TOML number field may hold."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -173,7 +174,7 @@ def _check_frequencies(values, where: str, required: bool) -> list[float]:
         raise ConfigError(f"{where}: must be a non-empty list of frequencies in Hz")
     freqs = []
     for v in values:
-        if not _is_number(v) or float(v) not in STANDARD_FREQUENCIES_HZ:
+        if not is_number(v) or float(v) not in STANDARD_FREQUENCIES_HZ:
             raise ConfigError(f"{where}: {v!r} is not a standard audiometric frequency "
                               f"({', '.join(str(f) for f in STANDARD_FREQUENCIES_HZ)} Hz)")
         if float(v) in freqs:
@@ -194,7 +195,7 @@ def _check_levels(values, n: int, where: str) -> list[float]:
         raise ConfigError(f"{where}: has {len(values)} values for {n} frequencies")
     out = []
     for v in values:
-        if not _is_number(v):
+        if not is_number(v):
             raise ConfigError(f"{where}: {v!r} is not a number (dB HL)")
         if not MIN_DB_HL <= v <= MAX_DB_HL:
             raise ConfigError(f"{where}: {_num(v)} dB HL is outside {MIN_DB_HL:g}..{MAX_DB_HL:g} dB HL")
@@ -251,10 +252,6 @@ def audiogram_from_table(table, where: str = "[audiogram]") -> Audiogram:
 
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file (``tomllib``, or ``tomli`` before Python 3.11); errors name the file."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover  (Python 3.10)
-        import tomli as tomllib
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -273,7 +270,7 @@ def parse_toml(text: str, source: str) -> dict:
     """Parse TOML ``text``; a syntax error becomes one :class:`ConfigError` line naming ``source``."""
     try:
         import tomllib
-    except ModuleNotFoundError:  # pragma: no cover
+    except ModuleNotFoundError:  # pragma: no cover  (Python 3.10)
         import tomli as tomllib
     try:
         return tomllib.loads(text)

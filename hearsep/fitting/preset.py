@@ -73,7 +73,7 @@ import numpy as np
 
 from hearsep.chain.params import BandParams, ChainParams
 from hearsep.errors import ConfigError
-from hearsep.fitting.audiogram import (Audiogram, audiogram_from_table, load_audiogram, parse_toml, read_toml,
+from hearsep.fitting.audiogram import (Audiogram, audiogram_from_table, is_number, parse_toml, read_toml,
                                        standard_audiogram)
 from hearsep.fitting.rules import RULES, SPEECH_LEVELS_DB_SPL, get_rule, prescribe
 
@@ -239,10 +239,6 @@ def _key(name: str) -> str:
     return name if name.replace("_", "").replace("-", "").isalnum() else f'"{name}"'
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _section_table(section) -> dict:
     """A section dataclass as its TOML table (unset optional fields left out, uniform lists as one number)."""
     out = {}
@@ -257,7 +253,7 @@ def _section_table(section) -> dict:
 
 
 def _number(value, where: str, lo: float, hi: float, unit: str) -> float:
-    if not _is_number(value):
+    if not is_number(value):
         raise ConfigError(f"{where}: {value!r} is not a number{' (' + unit + ')' if unit else ''}")
     if not lo <= value <= hi:
         raise ConfigError(f"{where}: {value:g}{' ' + unit if unit else ''} is outside {lo:g}..{hi:g}")
@@ -603,5 +599,5 @@ def example_preset(audiogram: str | Audiogram = "N3", rule: str = "nal-r", ear: 
 
 __all__ = ["ABSOLUTE_MPO_DB_SPL", "Bands", "Calibration", "Compression", "Mpo", "NoiseReduction",
            "OTC_MPO_COMPRESSION_DB_SPL", "OTC_MPO_DB_SPL", "PROGRAM_NAMES", "Preset", "SCHEMA_VERSION", "Volume",
-           "crossovers_for", "dumps_preset", "example_preset", "fit_preset", "load_audiogram", "load_preset",
+           "crossovers_for", "dumps_preset", "example_preset", "fit_preset", "load_preset",
            "loads_preset", "parse_preset", "rule_targets", "save_preset", "validate_preset"]
