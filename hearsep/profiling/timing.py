@@ -62,30 +62,41 @@ def time_hops(step, hops: np.ndarray, period_ns: int | None = None, warmup: int 
     hop ``k`` is released at ``t0 + (k + 1) * period_ns`` (when its last sample would have
     arrived from a sound card) and the loop sleeps until then; a late hop starts at once. Without
     it the hops run back to back. ``progress(n_done)`` is called every ``progress_every`` hops.
-    The timed loop writes into preallocated arrays: no allocation per hop.
+    The timed loop stores into preallocated lists: two clock reads and two stores per hop.
     """
     n = int(hops.shape[0])
     for _ in range(warmup):
         step(hops[0])
-    due = np.empty(n, np.int64)
-    start = np.empty(n, np.int64)
-    end = np.empty(n, np.int64)
+    # plain lists take a store in a third of the time of a numpy element store
+    start, end = [0] * n, [0] * n
+    due = [0] * n if period_ns is not None else None
     clock, sleep = time.perf_counter_ns, time.sleep
+    chunk = max(1, progress_every) if progress is not None else max(n, 1)
     t0 = clock()
-    for k in range(n):
-        if period_ns is not None:
-            release = t0 + (k + 1) * period_ns
-            due[k] = release
-            now = clock()
-            if now < release:
-                sleep((release - now) * 1e-9)
-        s = clock()
-        step(hops[k])
-        end[k] = clock()
-        start[k] = s
-        if progress is not None and (k + 1) % progress_every == 0:
-            progress(k + 1)
-    return HopTimes(due if period_ns is not None else start.copy(), start, end)
+    for lo in range(0, n, chunk):
+        hi = min(lo + chunk, n)
+        if due is None:
+            for k in range(lo, hi):
+                s = clock()
+                step(hops[k])
+                end[k] = clock()
+                start[k] = s
+        else:
+            for k in range(lo, hi):
+                release = t0 + (k + 1) * period_ns
+                due[k] = release
+                now = clock()
+                if now < release:
+                    sleep((release - now) * 1e-9)
+                s = clock()
+                step(hops[k])
+                end[k] = clock()
+                start[k] = s
+        if progress is not None:
+            progress(hi)
+    start_ns = np.array(start, np.int64)
+    return HopTimes(np.array(due, np.int64) if due is not None else start_ns.copy(), start_ns,
+                    np.array(end, np.int64))
 
 
 def timing_stats(ns: np.ndarray) -> dict:
