@@ -30,6 +30,16 @@ def test_round_trip_and_resolve(n3_text, tmp_path):
     assert params.bands[2].centre_hz == 1000 and params.bands[2].gain_65_db == pytest.approx(19.6, abs=0.051)
 
 
+@pytest.mark.parametrize("audiogram, rule", [("N1", "nal-r"), ("N3", "nal-rp-wdrc"), ("N7", "nal-rp"),
+                                             ("S3", "pogo-ii"), ("S2", "camfit-linear")])
+def test_every_program_resolves_to_params_the_chain_accepts(audiogram, rule):
+    from hearsep.chain.chain import check_params
+
+    preset = example_preset(audiogram, rule)
+    for program in [None, *preset.programs]:
+        check_params(preset.resolve(program))  # the chain's own edge check (ConfigError if refused)
+
+
 def test_programs_override_what_they_name(n3_text):
     preset = loads_preset(n3_text)
     assert set(preset.programs) == {"quiet", "noisy restaurant", "music"}
