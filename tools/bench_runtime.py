@@ -5,13 +5,18 @@ Builds (or loads) an int8 GRU frame-step model, pins the process to one core, an
 thousands of hops of:
 
 * ``step``      the whole per-hop step: framing, features, quantize, invoke, dequantize, mask,
-                state copy, synthesis (``StreamingEnhancer.process_hop``);
+                state copy, synthesis (``StreamingEnhancer.process_hop``); inputs are written
+                through views of the interpreter's tensors;
+* ``step_copy`` the same step with the previous input path (``set_tensor`` copies for the
+                features and every state; :class:`SetTensorSeparator` below), the baseline for
+                the Python overhead;
 * ``invoke``    the bare ``interpreter.invoke()`` of the same model (baseline);
 * ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis.
 
-It prints mean / p50 / p99 in microseconds, the split between invoke and everything else, and
-ratios: step / invoke, step / target (mean 100 us, p99 200 us at a 2 ms hop) and step / hop
-duration (the real-time load on one core). Machines here are noisy: compare ratios, and rerun.
+It prints mean / p50 / p99 in microseconds, the split between invoke and everything else
+("Python around the invoke" = step - invoke, target mean <= 15 us), and ratios: overhead of
+step / step_copy, step / invoke, step / target (mean 100 us, p99 200 us at a 2 ms hop) and step /
+hop duration (the real-time load on one core). Machines here are noisy: compare ratios, rerun.
 
     python tools/bench_runtime.py                 # 300k-parameter int8 GRU, 2 ms hop
     python tools/bench_runtime.py --model models/default/model.tflite
@@ -30,6 +35,31 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_MEAN_US, TARGET_P99_US = 100.0, 200.0
+TARGET_OVERHEAD_US = 15.0  # mean Python time around the invoke (issue 8)
+
+
+def set_tensor_separator(model):
+    """A TFLiteSeparator whose inputs go in by ``set_tensor`` copies (the path before views)."""
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    class SetTensorSeparator(TFLiteSeparator):
+        def __init__(self, model):
+            super().__init__(model)
+            it = self.interpreter
+            self._mask_view = it.tensor(self._mask.info.index)
+            self._indices = [(sin.info.index, it.tensor(sout.info.index), sin, sout, raw)
+                             for (_, _, sin, sout, raw) in self._state_links]
+
+        def process(self, features, prescaled=False):
+            it = self.interpreter
+            it.set_tensor(self._features.info.index, self._features.quantize(features, prescaled))
+            it.invoke()
+            mask = self._mask.dequantize(self._mask_view())
+            for index, view, sin, sout, raw in self._indices:
+                it.set_tensor(index, view() if raw else sin.quantize(sout.dequantize(view())))
+            return mask
+
+    return SetTensorSeparator(model)
 
 
 def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> tuple[bytes, int]:
@@ -80,12 +110,17 @@ def main(argv=None) -> int:
     else:
         model, params = build_gru_int8(args.units, args.input_units, args.layers)
     enh = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack)
+    old = StreamingEnhancer(enh.contract, set_tensor_separator(model))
     passthrough = StreamingEnhancer(enh.contract)
     interp = enh.separator.interpreter
     hop = (0.05 * np.random.default_rng(1).normal(size=enh.contract.hop_samples)).astype(np.float32)
+    for _ in range(100):  # both paths compute the same masks
+        a, b = enh.process_hop(hop).copy(), old.process_hop(hop)
+    if not np.array_equal(a, b):
+        raise SystemExit("bench_runtime: the view and set_tensor paths disagree")
 
-    loops = {"step": lambda: enh.process_hop(hop), "invoke": interp.invoke,
-             "framing": lambda: passthrough.process_hop(hop)}
+    loops = {"step": lambda: enh.process_hop(hop), "step_copy": lambda: old.process_hop(hop),
+             "invoke": interp.invoke, "framing": lambda: passthrough.process_hop(hop)}
     samples = {k: [] for k in loops}
     for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
         for name, fn in loops.items():
@@ -94,11 +129,15 @@ def main(argv=None) -> int:
     hop_us = 1e6 * enh.contract.hop_samples / enh.contract.sample_rate_hz
     step, inv = res["step"], res["invoke"]
     rest = step["mean_us"] - inv["mean_us"]
+    rest_copy = res["step_copy"]["mean_us"] - inv["mean_us"]
     summary = {
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
         "timings": res,
         "step_minus_invoke_mean_us": rest,
+        "step_copy_minus_invoke_mean_us": rest_copy,
+        "ratio_overhead_views_to_copies": rest / rest_copy,
+        "ratio_overhead_to_target": rest / TARGET_OVERHEAD_US,
         "ratio_step_to_invoke": step["mean_us"] / inv["mean_us"],
         "ratio_step_mean_to_target": step["mean_us"] / TARGET_MEAN_US,
         "ratio_step_p99_to_target": step["p99_us"] / TARGET_P99_US,
@@ -112,6 +151,9 @@ def main(argv=None) -> int:
         print(f"{name:<10}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}")
     print(f"split: invoke {inv['mean_us']:.1f} us + everything else {rest:.1f} us "
           f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us)")
+    print(f"Python around the invoke: {rest:.1f} us with tensor views vs {rest_copy:.1f} us with set_tensor copies "
+          f"(ratio {summary['ratio_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "
+          f"{summary['ratio_overhead_to_target']:.2f}")
     print(f"ratios: step/invoke {summary['ratio_step_to_invoke']:.2f}; step mean/target(100us) "
           f"{summary['ratio_step_mean_to_target']:.2f}; step p99/target(200us) {summary['ratio_step_p99_to_target']:.2f}; "
           f"step mean/hop {summary['ratio_step_mean_to_hop']:.3f}")

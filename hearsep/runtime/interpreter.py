@@ -152,3 +152,37 @@ def signature_tensors(interp, signature: str = "serving_default") -> tuple[dict[
         return out
 
     return conv(runner.get_input_details()), conv(runner.get_output_details())
+
+
+class PinnedTensors:
+    """numpy arrays over an allocated interpreter's tensor buffers, held for its lifetime.
+
+    LiteRT's ``Interpreter.invoke()`` refuses to run while any array from ``tensor(i)()`` is
+    alive, because ``allocate_tensors``/``resize_tensor_input`` may move the buffers; for a
+    frame-step model of fixed shapes, allocated once, the buffers never move during
+    ``Invoke``, so the hot path keeps one array per tensor (no per-hop view or ``set_tensor``
+    copies) and calls the wrapper's ``Invoke`` directly. The interpreter must not be resized
+    or re-allocated afterwards. :meth:`check` confirms (after an invoke) that every held array
+    still points at its tensor's buffer.
+    """
+
+    def __init__(self, interp, indices: list[int]):
+        self.interp = interp
+        wrapper = getattr(interp, "_interpreter", None)
+        if wrapper is None or not hasattr(wrapper, "Invoke"):
+            raise ModelError("this TFLite interpreter build has no wrapper Invoke; cannot pin tensors")
+        self.invoke = wrapper.Invoke
+        self.arrays = {i: interp.tensor(i)() for i in indices}
+        # interp.invoke() would now refuse to run (arrays alive): callers that time or run the
+        # bare interpreter (profiling, quantize.measure) get the same unchecked Invoke instead;
+        # allocate_tensors() still refuses, which protects the pinned buffers
+        interp.invoke = self.invoke
+
+    def check(self) -> None:
+        """Raise :class:`ModelError` if a held array no longer aliases its tensor's buffer."""
+        for i, arr in self.arrays.items():
+            fresh = self.interp.tensor(i)()
+            same = fresh.__array_interface__["data"][0] == arr.__array_interface__["data"][0]
+            del fresh
+            if not same:
+                raise ModelError(f"tensor {i} moved after invoke; pinned buffers are not safe with this runtime")

@@ -15,7 +15,7 @@ import numpy as np
 
 from hearsep.errors import ModelError
 from hearsep.model.contract import ModelContract, read_contract
-from hearsep.runtime.interpreter import TensorInfo, load_interpreter, signature_tensors
+from hearsep.runtime.interpreter import PinnedTensors, TensorInfo, load_interpreter, signature_tensors
 
 
 class UnityMask:
@@ -59,15 +59,18 @@ class _Quantizer:
         elif info.dtype != np.float32:
             raise ModelError(f"tensor {info.name!r} has unsupported type {info.dtype} without quantization")
 
-    def quantize(self, x: np.ndarray, prescaled: bool = False) -> np.ndarray:
-        """Store float ``x`` into ``raw`` in the tensor's dtype; returns ``raw``.
+    def quantize(self, x: np.ndarray, prescaled: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """Store float ``x`` in the tensor's dtype into ``out`` (default: ``raw``); returns it.
 
+        ``out``: an array of the tensor's shape and dtype, e.g. the interpreter's own input
+        buffer (``interpreter.tensor(index)()``), so no ``set_tensor`` copy is needed.
         ``prescaled``: ``x`` is already in quantized units (``x / scale + zero_point``), only
         clipping and rounding are left.
         """
+        dest = self.raw if out is None else out
         if not self.quantized:
-            self.flat[:] = x.reshape(-1)
-            return self.raw
+            np.copyto(dest, x.reshape(dest.shape))
+            return dest
         t = self._tmp
         if prescaled:  # (bins,) features from the runtime's own feature stage
             np.minimum(x, self._hi, out=t)
@@ -76,8 +79,8 @@ class _Quantizer:
             np.add(t, self._zp, out=t)
             np.minimum(t, self._hi, out=t)
         np.maximum(t, self._lo, out=t)
-        np.rint(t, out=self.flat, casting="unsafe")  # round half to even, then store as integers
-        return self.raw
+        np.rint(t.reshape(dest.shape), out=dest, casting="unsafe")  # round half to even, store as integers
+        return dest
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
         """Float value of tensor data ``raw``; returns the internal ``value`` buffer."""
@@ -127,19 +130,24 @@ class TFLiteSeparator:
         extra = set(inputs) - expected
         if extra:
             raise ModelError(f"model has inputs the contract does not describe: {', '.join(sorted(extra))}")
-        # hot-path handles, bound once: tensor indices and view functions (safe to hold; the
-        # views they return are dropped before the next invoke)
-        it = self.interpreter
-        self._features_index = fin.index
-        self._mask_view = it.tensor(mout.index)
-        self._state_links = [(sin.info.index, it.tensor(sout.info.index), sin, sout, raw)
+        # hot path: arrays over the tensors' own buffers, held for good (inputs written in place,
+        # outputs read in place; see PinnedTensors), and the wrapper's Invoke bound once
+        state_indices = [i.info.index for pair in self._states for i in pair]
+        self._pinned = pinned = PinnedTensors(self.interpreter, [fin.index, mout.index, *state_indices])
+        self._invoke = pinned.invoke
+        self._features_in = pinned.arrays[fin.index]
+        self._mask_out = pinned.arrays[mout.index]
+        self._state_links = [(pinned.arrays[sin.info.index], pinned.arrays[sout.info.index], sin, sout, raw)
                              for (sin, sout), raw in zip(self._states, self.state_copy_raw)]
+        self.reset()
+        TFLiteSeparator.process(self, np.zeros(c.bins, np.float32))  # one invoke, then confirm
+        pinned.check()
         self.reset()
 
     def reset(self) -> None:
         """Zero the recurrent state (float zero, quantized with each state's own zero point)."""
-        for sin, _ in self._states:
-            self.interpreter.set_tensor(sin.info.index, sin.quantize(np.zeros(sin.flat.shape, np.float32)))
+        for in_arr, _, sin, _, _ in self._state_links:
+            sin.quantize(np.zeros(sin.flat.shape, np.float32), False, in_arr)
 
     @property
     def input_quantization(self) -> tuple[float, int] | None:
@@ -151,14 +159,17 @@ class TFLiteSeparator:
         """One frame: ``features`` (bins,) float32 -> mask (bins,) float32 (internal buffer).
 
         ``prescaled``: the features are already in the input's quantized units (see
-        :attr:`input_quantization`). State inputs already hold this frame's state: after each
-        invoke every state output is written straight into its input tensor (raw, or requantized
-        when the scales differ).
+        :attr:`input_quantization`). Inputs are written straight into the interpreter's own
+        buffers (no ``set_tensor`` copies). State inputs already hold this frame's state: after
+        each invoke every state output is copied straight into its input tensor (raw, or
+        requantized when the scales differ).
         """
-        it = self.interpreter
-        it.set_tensor(self._features_index, self._features.quantize(features, prescaled))
-        it.invoke()
-        mask = self._mask.dequantize(self._mask_view())
-        for index, view, sin, sout, raw in self._state_links:
-            it.set_tensor(index, view() if raw else sin.quantize(sout.dequantize(view())))
+        self._features.quantize(features, prescaled, self._features_in)
+        self._invoke()
+        mask = self._mask.dequantize(self._mask_out)
+        for in_arr, out_arr, sin, sout, raw in self._state_links:
+            if raw:
+                np.copyto(in_arr, out_arr)
+            else:
+                sin.quantize(sout.dequantize(out_arr), False, in_arr)
         return mask
