@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -46,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="maximum power output, dB SPL, every band and broadband (default 110 otc, 115 prescription)")
 
 
+def _hz(f: float):
+    return int(f) if float(f).is_integer() else f
+
+
 def _outputs(path: Path, ears: tuple[str, ...]) -> dict[str, Path]:
     if len(ears) == 1:
         return {ears[0]: path}
@@ -85,12 +90,13 @@ def run(args: argparse.Namespace) -> int:
         for ear in ears:
             rx = prescribe(audiogram, rule, ear)
             out["ears"][ear] = {
-                "frequencies_hz": list(rx.frequencies_hz),
+                "frequencies_hz": [_hz(f) for f in rx.frequencies_hz],
                 "insertion_gain_db": [round(g, 2) for g in rx.gain_db[65]],
                 "insertion_gain_db_by_input_db_spl": {str(level): [round(g, 2) for g in gains]
                                                       for level, gains in rx.gain_db.items()},
-                "clipped_to_0_db_hz": list(rx.clipped_anywhere_hz),
-                "interpolated_hz": list(audiogram.interpolated_hz),
+                "clipped_to_0_db_hz": [_hz(f) for f in rx.clipped_anywhere_hz],
+                "interpolated_hz": [_hz(f) for f in audiogram.interpolated_hz],
             }
-        print(json.dumps(out, indent=2))
+        text = json.dumps(out, indent=2)
+        print(re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text))
     return 0
