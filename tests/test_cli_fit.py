@@ -26,6 +26,9 @@ def test_fit_writes_a_valid_preset(tmp_path, capsys):
     assert (preset.rule, preset.ear, preset.device) == ("nal-rp-wdrc", "left", "otc")
     assert preset.resolve().bands[3].gain_50_db > preset.resolve().bands[3].gain_80_db  # compressive
     assert "wrote" in capsys.readouterr().out
+    assert main(["fit", "--audiogram", "N1", "--rule", "nal-r", "-o", str(tmp_path / "n1.toml")]) == 0
+    # N1: 10 dB HL at 250 Hz -> 0.31 * 10 + 0.15 * 35/3 - 17 < 0 (and at 500 Hz: 3.1 + 1.75 - 8 < 0)
+    assert capsys.readouterr().out.endswith("negative nal-r gain clipped to 0 dB at 250, 500 Hz)\n")
 
 
 def test_both_ears_write_two_presets(tmp_path):

@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
                for ear in ears}
     for ear, path in outputs.items():  # all fitted and validated before anything is written
         save_preset(presets[ear], path)
-        print(f"wrote {path} ({ear} ear, {rule}, {len(presets[ear].bands.centres_hz)} bands)",
+        clipped = prescribe(audiogram, rule, ear).clipped_anywhere_hz
+        note = f"; negative {rule} gain clipped to 0 dB at {', '.join(f'{f:g}' for f in clipped)} Hz" if clipped else ""
+        print(f"wrote {path} ({ear} ear, {rule}, {len(presets[ear].bands.centres_hz)} bands{note})",
               file=sys.stderr if args.print_targets else sys.stdout)
     if args.print_targets:
         out = {"rule": rule, "ears": {}}
