@@ -79,8 +79,8 @@ from hearsep.fitting.rules import RULES, SPEECH_LEVELS_DB_SPL, get_rule, prescri
 
 SCHEMA_VERSION = 1
 ABSOLUTE_MPO_DB_SPL = 120.0
-OTC_MPO_DB_SPL = 111.0            # 21 CFR 800.30(d)(1)
-OTC_MPO_COMPRESSION_DB_SPL = 117.0  # 21 CFR 800.30(d)(1), input-controlled compression activated
+OTC_MPO_DB_SPL = 111.0            # 21 CFR 800.30(d): output limit (OSPL90, coupler)
+OTC_MPO_COMPRESSION_DB_SPL = 117.0  # 21 CFR 800.30(d), with input-controlled compression activated
 DEVICES = ("otc", "prescription")
 PROGRAM_NAMES = ("quiet", "noisy restaurant", "music")
 OVERRIDABLE_SECTIONS = ("compression", "noise_reduction", "volume", "mpo")
