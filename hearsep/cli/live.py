@@ -32,8 +32,8 @@ def add_arguments(parser):
     parser.add_argument("--rate", type=int, metavar="HZ", help="device sample rate in Hz (default: the device's)")
     parser.add_argument("--no-resample", action="store_true",
                         help="refuse to run when the device rate differs from the model's")
-    parser.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds of audio (default: "
-                        "run until Ctrl-C / SIGTERM)")
+    parser.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds of audio (checked every "
+                        "20 ms; default: run until Ctrl-C / SIGTERM)")
     parser.add_argument("--budget", type=float, default=0.75, metavar="FRACTION",
                         help="share of the block period the model may use before a hop takes the safe path "
                         "(0 < FRACTION <= 1, default 0.75)")

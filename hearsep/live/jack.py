@@ -142,7 +142,12 @@ class JackServer:
         return " ".join(err.strip().splitlines()[-1:])
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s) and restore ``$JACK_DEFAULT_SERVER``."""
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and restore ``$JACK_DEFAULT_SERVER``.
+
+        PortAudio, if this process loaded it, is terminated first (it must not outlive its server)."""
+        from hearsep.live.portaudio import release_portaudio
+
+        release_portaudio()
         self._stop_and_read()
         if self._previous is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)

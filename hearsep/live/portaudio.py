@@ -30,10 +30,33 @@ def load_sounddevice(refresh: bool = False):
                              "libportaudio2 (apt-get install libportaudio2)") from None
     except ImportError:
         raise LiveAudioError("the Python package sounddevice is missing; pip install sounddevice") from None
-    if refresh:
-        sd._terminate()
+    if refresh or not sd._initialized:
+        if sd._initialized:
+            sd._terminate()
         sd._initialize()
     return sd
+
+
+def release_portaudio() -> None:
+    """Terminate PortAudio if this process initialised it (before its JACK server goes away:
+    PortAudio's JACK host API aborts the process when it terminates without its server)."""
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is None:
+        return
+    while getattr(sd, "_initialized", 0) > 0:
+        sd._terminate()
+
+
+def abandon_portaudio() -> None:
+    """Forget PortAudio without terminating it, after its JACK server died under an open stream
+    (terminating would abort the process; the operating system frees it at exit)."""
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is not None and getattr(sd, "_initialized", 0) > 0:
+        sd._initialized = 0
 
 
 @dataclass(frozen=True)

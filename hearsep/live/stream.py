@@ -23,7 +23,8 @@ import numpy as np
 from hearsep.errors import LiveAudioError
 from hearsep.live import jack
 from hearsep.live.callback import LiveProcessor
-from hearsep.live.portaudio import JACK_HOST_API, DeviceInfo, check_rate, list_devices, load_sounddevice, resolve_device
+from hearsep.live.portaudio import (JACK_HOST_API, DeviceInfo, abandon_portaudio, check_rate, list_devices,
+                                    load_sounddevice, resolve_device)
 from hearsep.live.summary import LiveSummary, summarize
 
 _POLL_S = 0.02
@@ -86,6 +87,8 @@ class _Stream:
             raise LiveAudioError(f"cannot open the audio stream at {rate_hz} Hz on {device_in.name!r} -> "
                                  f"{device_out.name!r}: {str(exc).split(' [PaErrorCode')[0]}") from None
         self.in_port = self.out_port = None
+        self.on_jack = on_jack
+        self.abandoned = False
         if on_jack:
             new = [p for p in jack.ports() if p not in before]
             ins = [p for p in new if p.rsplit(":", 1)[-1].startswith("in")]
@@ -103,6 +106,14 @@ class _Stream:
         self.stream.start()
 
     def close(self) -> None:
+        """Stop and close; after the server went away, abandon the stream instead (PortAudio's
+        JACK host API waits forever for a stop the dead server never acknowledges)."""
+        if self.abandoned:
+            return
+        if not self.active and not jack_alive(self):
+            self.abandoned = True
+            abandon_portaudio()
+            return
         try:
             self.stream.stop()
         except Exception:  # the server may already be gone: nothing left to stop
@@ -111,6 +122,11 @@ class _Stream:
             self.stream.close()
         except Exception:
             pass
+
+
+def jack_alive(stream: _Stream) -> bool:
+    """False when ``stream`` is on JACK and the server no longer answers."""
+    return not stream.on_jack or jack.server_running()
 
 
 def _devices(input_device, output_device, rate_hz: int | None):

@@ -22,14 +22,14 @@ class LiveSummary:
 
     blocks: int
     safe_blocks: int
-    safe_hops: int
-    hops: int
     xruns: int
     p50_us: float
     p99_us: float
     p999_us: float
     max_us: float
     period_us: float
+    safe_hops: int
+    hops: int
     rtf: float
     seconds: float
     rate_hz: int
