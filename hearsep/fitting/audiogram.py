@@ -170,6 +170,8 @@ def is_number(x) -> bool:
 
 
 def _check_frequencies(values, where: str, required: bool) -> list[float]:
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
     if not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"{where}: must be a non-empty list of frequencies in Hz")
     freqs = []
@@ -189,6 +191,8 @@ def _check_frequencies(values, where: str, required: bool) -> list[float]:
 
 
 def _check_levels(values, n: int, where: str) -> list[float]:
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
     if not isinstance(values, (list, tuple)):
         raise ConfigError(f"{where}: must be a list of levels in dB HL")
     if len(values) != n:
