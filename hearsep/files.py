@@ -95,7 +95,13 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def to_jsonable(obj):
-    """Plain JSON types from numpy scalars/arrays, tuples, Paths and dataclass-like dicts."""
+    """Plain JSON types from numpy scalars/arrays, tuples, Paths and dataclass-like dicts.
+
+    NaN and +-Inf (a value that could not be computed, or a ratio with a zero denominator)
+    become ``null``: JSON has no non-finite numbers (RFC 8259, section 6).
+    """
+    import math
+
     import numpy as np
 
     if isinstance(obj, dict):
@@ -105,14 +111,19 @@ def to_jsonable(obj):
     if isinstance(obj, np.ndarray):
         return to_jsonable(obj.tolist())
     if isinstance(obj, np.generic):
-        return obj.item()
+        return to_jsonable(obj.item())
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, float) and obj != obj:  # NaN is not JSON
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
 
 
+def json_text(obj, indent: int = 2) -> str:
+    """``obj`` as JSON text via :func:`to_jsonable` (strict: no NaN/Infinity tokens), no trailing newline."""
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+
+
 def write_json(path: str | Path, obj, indent: int = 2) -> Path:
     """Write ``obj`` (numpy values allowed) as JSON to ``path`` atomically."""
-    return write_text(path, json.dumps(to_jsonable(obj), indent=indent) + "\n")
+    return write_text(path, json_text(obj, indent) + "\n")

@@ -48,11 +48,28 @@ def test_state_is_carried_and_reset():
     np.testing.assert_array_equal(sep.process(f), first)
 
 
+def _scale_tensor(blob: bytes, index: int, factor: float) -> bytes:
+    """Multiply the quantization scale of tensor ``index`` by ``factor`` (a model with mismatched state scales)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(blob), 0)
+    q = model.subgraphs[0].tensors[index].quantization
+    q.scale = [q.scale[0] * factor]
+    b = flatbuffers.Builder(len(blob) + 1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
 def test_state_copy_raw_only_when_scales_match():
-    model = build_tiny_gru("int8")
+    model = build_tiny_gru("int8")  # hearsep's converter shares the state scales
     sep = TFLiteSeparator(model)
     sin, sout = sep.inputs["state"], sep.outputs["state_out"]
-    assert sep.state_copy_raw == [sin.scale == sout.scale and sin.zero_point == sout.zero_point]
+    assert (sin.scale, sin.zero_point) == (sout.scale, sout.zero_point)
+    assert sep.state_copy_raw == [True]
+    mismatched = TFLiteSeparator(_scale_tensor(model, sin.index, 2.0))
+    assert mismatched.inputs["state"].scale == pytest.approx(2 * sout.scale)
+    assert mismatched.state_copy_raw == [False]
 
 
 def test_contract_must_match_signature():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HELP = "convert a Keras separator to TFLite (float/int8/...) with a report"
 DESCRIPTION = """Convert a trained Keras separator to a contract-carrying TFLite model, and report what the
 choice costs: size, ops and tensor types, float islands (with the Keras layer that caused them),
 state copy (raw or requantized), Edge TPU eligibility, per-invoke latency (XNNPACK on/off) and
@@ -20,7 +19,9 @@ MODEL.keras needs its contract (framing and feature statistics): MODEL.contract.
 Calibration (int8, int16x8) streams audio through the float model frame by frame:
   --calib CORPUS   a folder with manifest.csv: speech+noise mixtures of its train split
   --calib AUDIO    a folder of audio files (e.g. noisy recordings): used as they are
-  (none)           synthetic speech-like mixtures: always works, calibrates worse; the report says so
+  (none)           synthetic speech-like signals (NOT speech: tones with formants plus coloured
+                   noise): always works, calibrates worse, and quality figures measured on them
+                   say nothing about speech; the output and the report say so
 The quality comparison uses --eval (same forms; a corpus gives its dev split), default the
 calibration source. Reports: OUT.report.{json,md,png}; with --all-modes also comparison.{json,md,png}.
 
@@ -38,7 +39,7 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", required=True, help="OUT.tflite (with --mode) or a folder (with --all-modes)")
     parser.add_argument("--calib", metavar="DIR", help="calibration audio: a corpus folder (manifest.csv) or audio files")
     parser.add_argument("--calib-seconds", type=float, default=60.0, metavar="N",
-                        help="seconds of calibration audio (default 60)")
+                        help="seconds of calibration audio, > 0 (default 60)")
     parser.add_argument("--eval", dest="eval_source", metavar="DIR", help="evaluation audio (default: --calib)")
     parser.add_argument("--eval-items", type=int, default=8, help="evaluation mixtures/segments (default 8)")
     parser.add_argument("--eval-seconds", type=float, default=4.0, help="seconds per evaluation item (default 4)")
@@ -90,5 +91,12 @@ def run(args) -> int:
     if result.comparison is not None and not args.quiet:
         print()
         print(comparison_markdown(result.comparison))
+    if result.synthetic_calibration:
+        print("warning: calibrated on synthetic speech-like signals, not speech (no --calib); give --calib "
+              "CORPUS or a folder of recordings for a model that will hear speech", file=sys.stderr)
+    if result.synthetic_evaluation:
+        print("warning: quality measured on synthetic signals, not speech (no --eval/--calib): the SI-SDRi, PESQ "
+              "and STOI figures are no statement about speech; the deltas against float still compare the modes",
+              file=sys.stderr)
     print(f"done in {result.elapsed_s:.1f} s; wrote {len(result.files)} files")
     return 0

@@ -6,15 +6,16 @@ switch). Files are written to a temporary name and renamed, so a failure leaves 
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from hearsep.errors import OutputError
 from hearsep.eval.evaluate import Evaluation
+from hearsep.files import atomic_write, json_text, to_jsonable, write_text
+
+#: kept for tools/bench_peers.py; the one JSON cleaner is :func:`hearsep.files.to_jsonable`
+json_safe = to_jsonable
 
 #: (key, header, decimals) of the per-band table
 TABLE_COLUMNS = (
@@ -76,46 +77,10 @@ def markdown_report(evaluation: Evaluation) -> str:
             f"{band_table(evaluation, markdown=True)}\n")
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write in {path.parent}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    return path
-
-
 def to_json(evaluations: Evaluation | Sequence[Evaluation], meta: dict | None = None) -> str:
     evs = [evaluations] if isinstance(evaluations, Evaluation) else list(evaluations)
     doc = {"meta": meta or {}, "evaluations": [e.to_dict() for e in evs]}
-    return json.dumps(json_safe(doc), indent=2, allow_nan=False, default=_json_default)
-
-
-def json_safe(obj):
-    """NaN/Inf (a metric that could not be computed) become ``null``: JSON has no NaN."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
-def _json_default(obj):
-    if hasattr(obj, "item"):  # numpy scalars
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    return json_text(doc)
 
 
 def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path, title: str = "",
@@ -159,16 +124,7 @@ def plot_bands(evaluations: Evaluation | Sequence[Evaluation], path: str | Path,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def _nan(v):

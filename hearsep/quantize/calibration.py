@@ -31,6 +31,8 @@ from hearsep.model.contract import ModelContract
 
 SNR_RANGE_DB = (-5.0, 15.0)
 LEVEL_RANGE_DBFS = (-40.0, -15.0)
+#: what every description of synthetic audio says
+SYNTHETIC_NOTE = "NOT speech: harmonic tones with formants plus coloured noise"
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,8 @@ def calibration_audio(source: str | Path | None, contract: ModelContract, second
         got = sum(i.noisy.shape[0] for i in items) / rate
         return items, f"{got:.1f} s of audio files from {source}"
     return synthetic_items(count, segment_s, rate, seed), (
-        f"{count} synthetic speech-like mixtures x {segment_s:g} s (no --calib given: real audio calibrates better)")
+        f"{count} synthetic speech-like mixtures x {segment_s:g} s ({SYNTHETIC_NOTE}; no --calib given: "
+        f"real speech in noise calibrates better)")
 
 
 def evaluation_items(source: str | Path | None, contract: ModelContract, count: int = 8, seconds: float = 4.0,
@@ -166,7 +169,8 @@ def evaluation_items(source: str | Path | None, contract: ModelContract, count: 
         items = _file_items(Path(source), count * seconds, seconds, rate)
         return items, f"{len(items)} segments of audio files from {source} (no clean reference: error vs float only)"
     return (synthetic_items(count, seconds, rate, seed + 1000),
-            f"{count} synthetic speech-like mixtures x {seconds:g} s (seed {seed})")
+            f"{count} synthetic speech-like mixtures x {seconds:g} s, seed {seed} ({SYNTHETIC_NOTE}: "
+            f"its SI-SDRi/PESQ/STOI say nothing about quality on speech; give --eval or --calib with a corpus)")
 
 
 def feature_sequences(items: list[EvalItem], contract: ModelContract) -> list[np.ndarray]:

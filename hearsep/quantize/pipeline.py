@@ -6,6 +6,8 @@
 for every model measure what the choice costs: size, ops and tensor types, float islands with
 their layers, state copy (raw or requantized), Edge TPU eligibility, per-invoke latency with and
 without XNNPACK, and quality deltas against the float model on a fixed evaluation set.
+Reports are made and written by :mod:`hearsep.quantize.report`; every file goes through
+:mod:`hearsep.files` (written whole or not at all), and the outputs are checked before any work.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from hearsep.errors import OutputError, QuantizationError
+from hearsep.files import check_output_path, write_bytes
 from hearsep.quantize.convert import INTEGER_MODES, MODES
-
-#: quality targets: SI-SDRi within this many dB of float
-SI_SDRI_TARGET_DB = {"int8": 0.3, "int16x8": 0.1}
 
 
 @dataclass
@@ -42,17 +42,18 @@ class QuantizeResult:
     files: list[Path] = field(default_factory=list)
     comparison: dict | None = None
     elapsed_s: float = 0.0
+    synthetic_calibration: bool = False  # calibrated on synthetic speech-like signals (no --calib)
+    synthetic_evaluation: bool = False   # quality measured on synthetic signals: not a claim about speech
 
 
-def _write(path: Path, data: bytes | str) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-        tmp.replace(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+def _prepare_outputs(paths: list[Path]) -> None:
+    """Create the output folders and check every output can be written, before any work."""
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create folder {path.parent}: {exc.strerror or exc}") from None
+        check_output_path(path)
 
 
 def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path], options: QuantizeOptions,
@@ -72,6 +73,12 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise QuantizationError(f"unknown mode(s) {', '.join(bad)} (known: {', '.join(MODES)})")
+    planned = [Path(outputs[m]) for m in modes]
+    if options.report:
+        planned += [p for m in modes for p in report_mod.report_paths(Path(outputs[m])).values()]
+        if len(modes) > 1:
+            planned += report_mod.comparison_paths(Path(report_dir or Path(outputs[modes[0]]).parent))
+    _prepare_outputs(planned)
     loaded = load_model(model_path, options.contract)
     contract = loaded.contract
     layer_classes = keras_layers(loaded.step_model)
@@ -97,8 +104,9 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
         say(f"converted {mode} in {convert_s[mode]:.1f} s ({len(blobs[mode]) / 1024:.1f} kB)")
 
     result = QuantizeResult()
+    result.synthetic_calibration = calib_desc is not None and calibration.source_kind(options.calib) == "synthetic"
     for mode in modes:
-        result.models[mode] = _write(Path(outputs[mode]), blobs[mode])
+        result.models[mode] = write_bytes(Path(outputs[mode]), blobs[mode])
         result.files.append(result.models[mode])
     if not options.report:
         result.elapsed_s = time.perf_counter() - t_start
@@ -107,6 +115,7 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
     from hearsep.quantize import measure
 
     eval_source = options.eval_source if options.eval_source is not None else options.calib
+    result.synthetic_evaluation = calibration.source_kind(eval_source) == "synthetic"
     items, eval_desc = calibration.evaluation_items(eval_source, contract, options.eval_count,
                                                     options.eval_seconds, seed=options.seed + 1)
     say(f"evaluation set: {eval_desc}")

@@ -1,34 +1,24 @@
 """Quantization reports: one per model (JSON, Markdown, PNG) and a comparison across modes.
 
 Plots use matplotlib's object API with the Agg canvas (no pyplot, no global backend switch).
+Files are written through :mod:`hearsep.files` (whole or not at all). In JSON a value that is
+not finite (e.g. the output SNR of float32 against itself) is ``null``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-from hearsep.errors import OutputError
+from hearsep.files import atomic_write, json_text, write_text
+
+#: quality targets: SI-SDRi within this many dB of float
+SI_SDRI_TARGET_DB = {"int8": 0.3, "int16x8": 0.1}
 
 
 def to_json(obj) -> str:
-    def clean(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        return v
-
-    return json.dumps(clean(obj), indent=2)
-
-
-def _write(path: Path, data: str | bytes) -> Path:
-    from hearsep.quantize.pipeline import _write as write
-
-    return write(path, data)
+    """A report as JSON text (:func:`hearsep.files.json_text`)."""
+    return json_text(obj)
 
 
 def model_report(blob: bytes, mode: str, path: Path, layer_classes: dict, latency: dict, quality: dict,
@@ -177,9 +167,7 @@ def model_png(r: dict, path: Path) -> Path:
     ax3.axhline(0.0, color="k", lw=0.8)
     ax3.set_title(f"vs float (mask err mean {vs['mask_abs_error_mean']:.4f})")
     fig.tight_layout()
-    fig.savefig(path.with_name(path.name + ".tmp.png"))
-    path.with_name(path.name + ".tmp.png").replace(path)
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def report_paths(model_path: Path) -> dict[str, Path]:
@@ -188,18 +176,15 @@ def report_paths(model_path: Path) -> dict[str, Path]:
 
 
 def write_model_report(r: dict, model_path: Path) -> list[Path]:
+    """``NAME.report.{json,md,png}`` next to the model."""
     p = report_paths(Path(model_path))
-    try:
-        return [_write(p["json"], to_json(r)), _write(p["md"], model_markdown(r)), model_png(r, p["png"])]
-    except OSError as exc:
-        raise OutputError(f"cannot write the report next to {model_path}: {exc}") from None
+    return [write_text(p["json"], to_json(r) + "\n"), write_text(p["md"], model_markdown(r)), model_png(r, p["png"])]
 
 
 # ---- comparison -----------------------------------------------------------------------------------
 
 def comparison(reports: dict[str, dict]) -> dict:
-    from hearsep.quantize.pipeline import SI_SDRI_TARGET_DB
-
+    """One row per mode: size, ops, state copy, Edge TPU, latency, quality and its target."""
     rows = []
     for mode, r in reports.items():
         vs, sc = r["quality"]["vs_float"], r["quality"]["scores"]
@@ -265,13 +250,15 @@ def comparison_png(c: dict, path: Path) -> Path:
         ax.tick_params(axis="x", labelrotation=45, labelsize=8)
         ax.axhline(0.0, color="k", lw=0.6)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+
+
+def comparison_paths(folder: Path) -> list[Path]:
+    """``comparison.{json,md,png}`` in ``folder``."""
+    return [Path(folder) / f"comparison.{ext}" for ext in ("json", "md", "png")]
 
 
 def write_comparison(c: dict, folder: Path) -> list[Path]:
-    folder = Path(folder)
-    return [_write(folder / "comparison.json", to_json(c)), _write(folder / "comparison.md", comparison_markdown(c)),
-            comparison_png(c, folder / "comparison.png")]
+    """``comparison.{json,md,png}`` in ``folder``."""
+    js, md, png = comparison_paths(folder)
+    return [write_text(js, to_json(c) + "\n"), write_text(md, comparison_markdown(c)), comparison_png(c, png)]
