@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(sub)
     args = sub.parse_args(argv[1:])
+    previous = _install_signal_handlers()
     try:
         return int(module.run(args) or 0)
     except HearsepError as exc:
@@ -79,6 +80,65 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hearsep {name}: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"hearsep {name}: stopped by {exc.signal_name}; nothing half-written was left", file=sys.stderr)
+        return int(exc.code)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a reader that left early
+    finally:
+        _restore_signal_handlers(previous)
+
+
+class Terminated(SystemExit):
+    """Raised by the SIGTERM/SIGHUP handler: unwinds like an exception, so every ``with``
+    block (e.g. :func:`hearsep.files.atomic_path`) removes its temporary files on the way out.
+    ``code`` is ``128 + signal number`` (the shell convention)."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict:
+    """SIGTERM and SIGHUP raise :class:`Terminated` (default: die at once, leaving temp files)."""
+    import signal
+
+    previous = {}
+    for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        try:
+            previous[sig] = signal.signal(sig, _raise_terminated)
+        except ValueError:  # not the main thread: leave the handlers alone
+            break
+    return previous
+
+
+def _restore_signal_handlers(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _silence_stdout() -> None:
+    """After EPIPE on stdout (``hearsep info --json | head``): point stdout at /dev/null so the
+    interpreter's final flush does not raise again (Python docs, ``signal`` module, "Note on
+    SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
