@@ -95,6 +95,8 @@ def _f(lo: float, hi: float, unit: str, default=None, per_band: bool = False):
 
 @dataclass(frozen=True)
 class Calibration:
+    """dBFS <-> dB SPL: a 0 dBFS full-scale sine gives ``full_scale_db_spl`` dB SPL at the eardrum."""
+
     full_scale_db_spl: float = _f(80.0, 140.0, "dB SPL", 110.0)
 
 
@@ -129,11 +131,16 @@ class Compression:
 
 @dataclass(frozen=True)
 class NoiseReduction:
+    """The separator's strength: its output never falls more than this below its input (dB),
+    as DeepFilterNet's ``atten_lim``; 0 dB turns noise reduction off."""
+
     attenuation_limit_db: float = _f(0.0, 40.0, "dB", 12.0)
 
 
 @dataclass(frozen=True)
 class Volume:
+    """The user's volume control, dB relative to the fitting: start value, range and step."""
+
     default_db: float = _f(-40.0, 20.0, "dB", 0.0)
     min_db: float = _f(-40.0, 0.0, "dB", -12.0)
     max_db: float = _f(0.0, 20.0, "dB", 6.0)
@@ -142,6 +149,8 @@ class Volume:
 
 @dataclass(frozen=True)
 class Mpo:
+    """Maximum power output, dB SPL at the eardrum: broadband and per band (default: broadband)."""
+
     broadband_db_spl: float = _f(60.0, 150.0, "dB SPL", 110.0)
     band_db_spl: tuple | None = _f(60.0, 150.0, "dB SPL", None, per_band=True)
 
@@ -154,6 +163,8 @@ TABLES = ("audiogram", "calibration", "bands", "compression", "noise_reduction",
 
 @dataclass(frozen=True)
 class Bands:
+    """Band centre frequencies and the crossovers between them (Hz, ascending, interleaved)."""
+
     centres_hz: tuple[float, ...]
     crossovers_hz: tuple[float, ...]
 
