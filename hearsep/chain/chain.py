@@ -11,8 +11,8 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
    times (:mod:`hearsep.chain.dynamics`);
 4. band gain = static curve at the detector level, volume added, band MPO applied
    (:func:`hearsep.chain.curves.gain_table_db`), read from a table at 0.1 dB steps of level;
-5. band gains spread onto the bins so that a tone at each band centre gets exactly its band's
-   gain through the short synthesis window (:func:`hearsep.chain.bands.band_gain_matrix`).
+5. band gains spread onto the bins so that a tone at each band centre gets its band's gain
+   through the short synthesis window (:func:`hearsep.chain.bands.band_gain_matrix`).
 
 Per synthesised hop (``process_hop``): the broadband look-ahead peak limiter and the hard
 ceiling at the broadband MPO (:mod:`hearsep.chain.limiter`); its look-ahead is the chain's only

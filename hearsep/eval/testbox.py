@@ -16,6 +16,10 @@ and Audioscan's Verifit User's Guide, "ANSI S3.22-2003 facts"):
 * **Frequency response** at RTS, 60 dB SPL input.
 * **Input/output curves** at 500, 1000, 2000 and 4000 Hz, input 40 to 90 dB SPL, at the preset's
   own volume (the steady state the fitting prescribes).
+
+Output levels of tones are read at the test frequency (a Hann-weighted lock-in, as an analyzer's
+tracking filter reads a tone); the broadband level is reported beside it, and ``spurious_db`` is
+the power of everything else (harmonics, hop-rate aliasing) relative to the tone.
 * **Attack and release**: the tone stepped 55 -> 90 -> 55 dB SPL; the output envelope is read in
   a band around the tone (+-25 %, as analyzers band-limit it, e.g. 1.5-2.5 kHz at 2 kHz; Listen
   Inc., ANSI S3.22 release-time sequence); attack ends within 3 dB, release within 4 dB of the
@@ -85,9 +89,21 @@ class Testbox:
         t = np.arange(int(round(seconds * self.fs))) / self.fs
         return self.amplitude(level_db_spl) * np.sin(2 * np.pi * frequency_hz * t)
 
+    def tone_level_db_spl(self, y: np.ndarray, frequency_hz: float) -> float:
+        """Level (dB SPL) of the component of ``y`` at ``frequency_hz`` (Hann-weighted lock-in)."""
+        w = np.hanning(y.shape[0])
+        t = np.arange(y.shape[0]) / self.fs
+        amp = 2.0 * abs(np.sum(w * y * np.exp(-2j * np.pi * frequency_hz * t))) / np.sum(w)
+        return 20.0 * np.log10(max(amp, 1e-15)) + self.params.full_scale_db_spl
+
+    def steady_levels_db_spl(self, frequency_hz: float, input_db_spl: float, volume_db: float) -> tuple[float, float]:
+        """(output at the tone frequency, broadband output) in dB SPL for a steady tone."""
+        y = self.run(self.tone(frequency_hz, input_db_spl), volume_db)[-int(STEADY_S * self.fs):]
+        return self.tone_level_db_spl(y, frequency_hz), self.level_db_spl(y)
+
     def steady_output_db_spl(self, frequency_hz: float, input_db_spl: float, volume_db: float) -> float:
-        y = self.run(self.tone(frequency_hz, input_db_spl), volume_db)
-        return self.level_db_spl(y[-int(STEADY_S * self.fs):])
+        """Output SPL at the test frequency (an analyzer's tracking-filter reading of a tone)."""
+        return self.steady_levels_db_spl(frequency_hz, input_db_spl, volume_db)[0]
 
     def expected_output_db_spl(self, frequency_hz: float, input_db_spl, volume_db: float) -> np.ndarray:
         """What the preset asks: the static curve of the band holding ``frequency_hz``."""
@@ -97,10 +113,12 @@ class Testbox:
     # -- the ANSI S3.22 measurements -----------------------------------------------------------
     def response(self, input_db_spl: float, volume_db: float) -> dict:
         freqs = self.frequencies_hz
-        out = np.array([self.steady_output_db_spl(f, input_db_spl, volume_db) for f in freqs])
+        levels = np.array([self.steady_levels_db_spl(f, input_db_spl, volume_db) for f in freqs])
+        out = levels[:, 0]
         exp = np.array([float(self.expected_output_db_spl(f, input_db_spl, volume_db)) for f in freqs])
         return {"input_db_spl": input_db_spl, "volume_db": volume_db, "frequencies_hz": list(freqs),
-                "output_db_spl": out, "expected_output_db_spl": exp,
+                "output_db_spl": out, "expected_output_db_spl": exp, "broadband_output_db_spl": levels[:, 1],
+                "spurious_db": _spurious_db(levels[:, 0], levels[:, 1]),
                 "gain_db": out - input_db_spl, "expected_gain_db": exp - input_db_spl}
 
     def hfa(self, freqs, values) -> float:
@@ -132,10 +150,12 @@ class Testbox:
         for f in IO_FREQUENCIES_HZ:
             if f >= 0.45 * self.fs:
                 continue
-            out = np.array([self.steady_output_db_spl(f, L, volume_db) for L in levels])
+            both = np.array([self.steady_levels_db_spl(f, L, volume_db) for L in levels])
+            out = both[:, 0]
             exp = self.expected_output_db_spl(f, levels, volume_db)
             curves[str(f)] = {"output_db_spl": out, "expected_output_db_spl": exp,
-                              "max_error_db": float(np.max(np.abs(out - exp)))}
+                              "max_error_db": float(np.max(np.abs(out - exp))),
+                              "broadband_output_db_spl": both[:, 1], "spurious_db": _spurious_db(out, both[:, 1])}
         return {"input_db_spl": levels, "volume_db": volume_db, "curves": curves}
 
     def attack_release(self, frequency_hz: float, volume_db: float) -> dict:
@@ -165,8 +185,7 @@ class Testbox:
     def harmonic_distortion(self, frequency_hz: float, volume_db: float) -> float:
         """THD (%) of the output for a 70 dB SPL tone: harmonics 2..5 below 0.45 fs vs the fundamental."""
         y = self.run(self.tone(frequency_hz, THD_INPUT_DB_SPL), volume_db)[-int(STEADY_S * self.fs):]
-        t = np.arange(y.shape[0]) / self.fs
-        power = [abs(np.mean(y * np.exp(-2j * np.pi * k * frequency_hz * t))) ** 2
+        power = [10.0 ** (self.tone_level_db_spl(y, k * frequency_hz) / 10.0)
                  for k in range(1, 6) if k * frequency_hz < 0.45 * self.fs]
         return 100.0 * float(np.sqrt(sum(power[1:]) / max(power[0], 1e-30)))
 
@@ -213,6 +232,13 @@ class Testbox:
         n = len(self.frequencies_hz)
         io = len([f for f in IO_FREQUENCIES_HZ if f < 0.45 * self.fs])
         return 3 * n + 2 * 3 + 3 + 1 + io * len(IO_INPUT_DB_SPL) + io + len(THD_FREQUENCIES_HZ)
+
+
+def _spurious_db(tone_db, broadband_db) -> np.ndarray:
+    """Power of everything but the tone relative to the tone (dB; -inf when none)."""
+    ratio = 10.0 ** ((np.asarray(broadband_db) - np.asarray(tone_db)) / 10.0) - 1.0
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(np.maximum(ratio, 0.0))
 
 
 def _settling_ms(env_db: np.ndarray, tolerance_db: float, fs: float) -> float:
