@@ -42,6 +42,8 @@ def preset_figure(preset: Preset, program: str | None = None):
         for f in aud.interpolated_hz:
             ax.axvline(f, color="0.85", linewidth=0.8, zorder=0)
         ax.legend(loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no audiogram in this preset", transform=ax.transAxes, ha="center", color="0.4")
     ax.set_xscale("log")
     ax.set_xlim(100, 10000)
     ax.set_ylim(120, -10)
