@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hearsep.errors import ModelError  # noqa: E402
 from hearsep.runtime.interpreter import load_interpreter  # noqa: E402
@@ -121,20 +122,9 @@ class DTLN:
 
         Audio at another rate is resampled to 16 kHz and back. Returns as many samples as given.
         """
-        from hearsep.audio.io import resample
+        from block_runner import enhance_offline
 
-        n_in = np.asarray(x).shape[-1]
-        x16 = resample(np.asarray(x, np.float32).reshape(-1), rate_hz, RATE_HZ)
-        n = x16.shape[0]
-        s = BLOCK_SHIFT_SAMPLES
-        total = -(-(n + self.delay_samples) // s) * s  # feed the lag in zeros, whole blocks
-        padded = np.zeros(total, np.float32)
-        padded[:n] = x16
-        out = np.empty(total, np.float32)
         self.reset()
-        for i in range(0, total, s):
-            out[i:i + s] = self.process_block(padded[i:i + s])
-        y = resample(out[self.delay_samples:self.delay_samples + n], RATE_HZ, rate_hz)
-        return y[:n_in] if y.shape[0] >= n_in else np.pad(y, (0, n_in - y.shape[0]))
+        return enhance_offline(self.process_block, BLOCK_SHIFT_SAMPLES, self.delay_samples, x, rate_hz, RATE_HZ)
 
     __call__ = enhance
