@@ -28,6 +28,7 @@ def test_profile_writes_json_md_png_with_meter_power(tmp_path, capsys):
     assert s["power_w"] == pytest.approx(5.05 * 0.62, rel=0.02)
     assert s["power_above_idle_w"] == pytest.approx(0.0, abs=0.02 * s["power_w"])
     assert s["machine"]["python"] and s["machine"]["litert"]
+    assert 20 < s["peak_rss_mb"] < 4000  # MB: numpy + LiteRT + the model, not KiB or bytes
     assert "| hop time p99.9 |" in (tmp_path / "p.md").read_text()
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -73,6 +74,13 @@ def test_meter_failures_before_or_during_the_run(tmp_path, capsys, mode, answers
     err = capsys.readouterr().err.strip()
     assert rc == 2 and match in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_unwritable_output_is_refused_before_the_run_and_nothing_is_written(tmp_path, capsys):
+    ok = tmp_path / "p.json"
+    assert main(["profile", "--seconds", "0.5", "--quiet", "--power", "none", "--json", str(ok),
+                 "--png", str(tmp_path / "missing" / "p.png")]) == 2
+    assert "folder" in capsys.readouterr().err and not ok.exists()
 
 
 def test_compare_refuses_a_file_that_is_not_a_profile(tmp_path, capsys):

@@ -123,13 +123,14 @@ PMIC = """\
        3V3_SYS_V volt(9)=3.30000000V
         VDD_CORE_V volt(15)=0.80000000V
          EXT5V_V volt(24)=5.10000000V
+         ODD_A volt(26)=1.00000000V
           BATT_V volt(25)=0.00000000V
 """
 
 
 def test_pi5_pairs_rails_by_name():
     rails = parse_pmic_adc(PMIC)
-    assert set(rails) == {"3V7_WL_SW", "3V3_SYS", "VDD_CORE"}  # EXT5V and BATT have no current
+    assert set(rails) == {"3V7_WL_SW", "3V3_SYS", "VDD_CORE"}  # EXT5V, BATT: no current; ODD_A: a volt
     src = Pi5PmicSource(lambda: PMIC)
     assert src.read() == pytest.approx(0.1 * 3.7 + 0.2 * 3.3 + 2.0 * 0.8)
     assert "not the 5 V input" in src.note
@@ -152,6 +153,48 @@ def test_um_frames_round_trip_and_reject_garbage():
         UMFrame.decode(bytes(bad))
     with pytest.raises(PowerSourceError, match="model id 0x1234"):
         UMFrame.decode(b"\x12\x34" + bytes(FRAME_BYTES - 2))
+
+
+def test_um25c_frame_decoded_from_the_documented_layout():
+    """Bytes laid out by hand from libsigrok's table (not by encode_frame): UM25C counts are
+    1 mV and 0.1 mA; UM24C counts are 10 mV and 1 mA."""
+    frame = bytearray(FRAME_BYTES)
+    frame[0:2] = b"\x09\xc9"                      # UM25C
+    frame[2:4] = (5123).to_bytes(2, "big")          # 5.123 V
+    frame[4:6] = (4567).to_bytes(2, "big")          # 0.4567 A
+    frame[6:10] = (2340).to_bytes(4, "big")         # 2.340 W
+    frame[10:12] = (31).to_bytes(2, "big")          # 31 °C
+    frame[128:130] = b"\xff\xf1"
+    f = UMFrame.decode(bytes(frame))
+    assert (f.model, f.voltage_v, f.current_a, f.power_field_w, f.temperature_c) == (
+        "UM25C", pytest.approx(5.123), pytest.approx(0.4567), pytest.approx(2.34), 31)
+    frame[0:2] = b"\x09\x63"                      # the same counts on a UM24C
+    f = UMFrame.decode(bytes(frame))
+    assert (f.voltage_v, f.current_a) == (pytest.approx(51.23), pytest.approx(4.567))
+
+
+class Ramp:
+    """A power source whose reading is ``slope_w_per_s`` x the injected clock."""
+
+    name, kind, description, note = "ramp", "power", "", ""
+
+    def __init__(self, clock, slope_w_per_s):
+        self.clock, self.slope = clock, slope_w_per_s
+
+    def read(self):
+        return self.slope * (self.clock() - 100.0)
+
+
+def test_power_samples_integrate_by_the_trapezoidal_rule():
+    """P(t) = 2 W/s x t sampled every 0.5 s for 4 s: 16 J exactly (left sums would give 14 J)."""
+    clock = Clock()
+    rec = PowerRecorder(Ramp(clock, 2.0), clock=clock)
+    rec.sample()
+    for _ in range(8):
+        clock.t += 0.5
+        rec.sample()
+    r = rec.result()
+    assert r.energy_j == pytest.approx(16.0, rel=1e-9) and r.mean_w == pytest.approx(4.0)
 
 
 def test_um25c_on_a_pty_integrates_the_set_power():

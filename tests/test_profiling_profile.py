@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hearsep.errors import ConfigError
-from hearsep.profiling.profile import check_hop_ms, profile_enhancer
-from hearsep.profiling.timing import time_hops
+from hearsep.profiling.profile import check_hop_ms, missed_hops, profile_enhancer
+from hearsep.profiling.timing import HopTimes, time_hops
 
 
 class SlowEveryTenth:
@@ -38,6 +38,27 @@ def test_slow_hops_are_counted_as_misses_and_set_the_tail():
     assert r["misses"] == 6
     assert r["max_us"] >= 6000 and r["p50_us"] < 1000
     assert r["power_source"] == "none" and r["power_w"] is None and r["energy_j"] is None
+
+
+def test_a_backlog_makes_the_next_hop_late_too():
+    """Paced 20 ms hops, hop 2 takes 50 ms: it misses, hop 3 (released at 80 ms while hop 2 ran,
+    ready at 110 ms) misses by waiting, hop 4 (released at 100 ms, ready at 111 ms) catches up."""
+    ms = 1_000_000
+    due = np.array([20, 40, 60, 80, 100, 120]) * ms
+    start = np.array([20, 40, 60, 110, 110.5, 120]) * ms
+    end = np.array([21, 41, 110, 110.5, 111, 121]) * ms
+    t = HopTimes(due.astype(np.int64), start.astype(np.int64), end.astype(np.int64))
+    assert missed_hops(t, 20 * ms).tolist() == [2, 3]
+    assert (t.processing_ns[3] / ms, t.response_ns[3] / ms) == (0.5, 30.5)
+
+
+def test_paced_run_counts_the_slow_hops_and_their_backlog():
+    """Every 10th hop costs 50 ms at a 20 ms hop: those and the hops after them miss (a busy
+    machine may add late wake-ups, so the expected ones must be among the misses)."""
+    enh = SlowEveryTenth(0.05, hop_samples=320, rate_hz=16000)
+    hops = np.zeros((40, 320), np.float32)
+    t = time_hops(enh.process_hop, hops, period_ns=20_000_000)
+    assert {9, 10, 19, 20, 29, 30, 39} <= set(missed_hops(t, 20_000_000).tolist())
 
 
 def test_paced_loop_releases_hops_at_the_audio_rate():

@@ -169,7 +169,7 @@ class HwmonSource(PowerSource):
         return self._read()
 
 
-_PMIC_LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=([-+0-9.eE]+)([AV])\s*$")
+_PMIC_LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=([-+0-9.eE]+)\2\s*$")  # unit = suffix
 
 
 def parse_pmic_adc(text: str) -> dict[str, tuple[float, float]]:
@@ -177,7 +177,7 @@ def parse_pmic_adc(text: str) -> dict[str, tuple[float, float]]:
     amps, volts = {}, {}
     for line in text.splitlines():
         m = _PMIC_LINE.match(line)
-        if m and m.group(2) == m.group(4):
+        if m:
             (amps if m.group(2) == "A" else volts)[m.group(1)] = float(m.group(3))
     return {rail: (volts[rail], amps[rail]) for rail in sorted(amps) if rail in volts}
 
