@@ -59,6 +59,8 @@ TONE_S, STEADY_S = 0.3, 0.1  # each steady tone, and the final part of it that i
 class Testbox:
     """Measures one chain (``params`` in ``contract``'s frame) with pure tones; see the module doc."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, params: ChainParams, contract, progress=None):
         self.params, self.contract = params, contract
         self.fs = contract.sample_rate_hz

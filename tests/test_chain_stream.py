@@ -1,0 +1,114 @@
+"""The chain inside the streaming enhancer: chunking, latency, noise-reduction limit, volume, no allocation."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from chain_fixtures import contract, wdrc_params
+from hearsep.chain import build_chain
+from hearsep.errors import ConfigError
+from hearsep.runtime.enhancer import StreamingEnhancer
+
+
+def _speechlike(n, seed=0):
+    """Noise with a 25 ms envelope, peaks near 0.1 (about 100 dB SPL at the 130 dB calibration)."""
+    rng = np.random.default_rng(seed)
+    env = np.repeat(rng.uniform(0.001, 0.025, n // 400 + 1), 400)[:n]
+    return (env * rng.standard_normal(n)).astype(np.float32)
+
+
+def test_output_is_bit_identical_under_any_chunking():
+    c = contract()
+    x = _speechlike(6000)
+    whole = StreamingEnhancer(c, None, build_chain(wdrc_params(), c)).process(x)
+    enh = StreamingEnhancer(c, None, build_chain(wdrc_params(), c))
+    rng = np.random.default_rng(1)
+    cuts = np.sort(rng.choice(np.arange(1, 6000), 40, replace=False))
+    pieces = [enh.process(p) for p in np.split(x, cuts)]
+    assert np.array_equal(np.concatenate(pieces), whole)
+
+
+class ZeroMask:
+    """A separator that removes everything (mask 0): the attenuation limit alone sets the output."""
+
+    def __init__(self, bins):
+        self.mask = np.zeros(bins, np.float32)
+
+    def process(self, features):
+        return self.mask
+
+    def reset(self):
+        pass
+
+
+@pytest.mark.parametrize("limit_db", [0.0, 6.0, 20.0])
+def test_noise_reduction_never_attenuates_more_than_its_limit(limit_db):
+    c = contract()
+    flat = wdrc_params(ratio=1.0, gains_65_db=(0.0,) * 6, noise_reduction_db=limit_db)
+    x = _speechlike(8000)
+    ref = StreamingEnhancer(c, None, build_chain(flat, c)).process(x)  # unity mask
+    out = StreamingEnhancer(c, ZeroMask(c.bins), build_chain(flat, c)).process(x)
+    ratio_db = 20 * np.log10(np.linalg.norm(out[2000:]) / np.linalg.norm(ref[2000:]))
+    assert abs(ratio_db + limit_db) < 0.01
+
+
+def test_chain_adds_at_most_1_ms_and_exactly_its_latency_samples():
+    c = contract()
+    params = wdrc_params(ratio=1.0, gains_65_db=(0.0,) * 6)
+    chain = build_chain(params, c)
+    assert chain.latency_samples * 1000.0 / c.sample_rate_hz <= 1.0
+    x = np.zeros(4000, np.float32)
+    x[1000] = 0.1
+    bare = StreamingEnhancer(c, None, None).process(x)
+    withc = StreamingEnhancer(c, None, chain).process(x)
+    lag = int(np.argmax(np.abs(withc))) - int(np.argmax(np.abs(bare)))
+    assert lag == chain.latency_samples == 8  # 0.5 ms look-ahead at 16 kHz
+    assert StreamingEnhancer(c, None, chain).latency_samples == c.latency_samples + lag
+
+
+def test_volume_is_clipped_to_the_preset_limits_and_shifts_the_output():
+    c = contract()
+    params = wdrc_params(ratio=1.0, gains_65_db=(10.0,) * 6, volume_min_db=-10.0, volume_max_db=4.0)
+    chain = build_chain(params, c)
+    assert chain.set_volume_db(9.0) == 4.0 and chain.set_volume_db(-30.0) == -10.0
+    x = _speechlike(8000)
+    levels = []
+    for v in (0.0, -6.0):
+        chain.set_volume_db(v)
+        chain.reset()
+        levels.append(20 * np.log10(np.linalg.norm(StreamingEnhancer(c, None, chain).process(x)[2000:])))
+    assert abs(levels[1] - levels[0] + 6.0) < 0.1
+
+
+def test_per_hop_calls_allocate_no_arrays():
+    c = contract()
+    chain = build_chain(wdrc_params(), c)
+    rng = np.random.default_rng(0)
+    noisy = rng.standard_normal((2, c.bins)).astype(np.float32)
+    enhanced = noisy.copy()
+    hop = (0.5 * rng.standard_normal(c.hop_samples)).astype(np.float32)
+    loud = (4.0 * hop).astype(np.float32)  # drives the limiter's full path
+    for _ in range(50):
+        chain.process_spectrum(noisy, enhanced)
+        chain.process_hop(loud)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(500):
+        enhanced[:] = noisy
+        chain.process_spectrum(noisy, enhanced)
+        chain.process_hop(loud if i % 2 else hop)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename") if s.size_diff > 0)
+    assert grown < 4096  # numpy arrays of a hop would be >= 500 * 128 bytes
+
+
+def test_parameters_the_chain_cannot_run_are_refused_naming_the_field():
+    c = contract()
+    with pytest.raises(ConfigError, match="limiter_lookahead_ms"):
+        build_chain(wdrc_params(limiter_lookahead_ms=2.0), c)
+    with pytest.raises(ConfigError, match="noise_reduction_db"):
+        build_chain(wdrc_params(noise_reduction_db=-3.0), c)
+    with pytest.raises(ConfigError, match="attack_ms"):
+        build_chain(wdrc_params(attack_ms=0.0), c)
