@@ -33,6 +33,18 @@ def test_profile_writes_json_md_png_with_meter_power(tmp_path, capsys):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_input_file_is_profiled_at_the_model_rate(tmp_path, capsys):
+    import numpy as np
+    import soundfile
+
+    wav = tmp_path / "in.wav"
+    soundfile.write(wav, (0.1 * np.random.default_rng(0).standard_normal((48000, 2))).astype(np.float32), 48000)
+    out = tmp_path / "p.json"
+    assert main(["profile", "--input", str(wav), "--power", "none", "--quiet", "--json", str(out)]) == 0
+    s = json.loads(out.read_text())
+    assert s["hops"] == 16000 // 32 and s["input"].startswith(str(wav))  # 1 s at 48 kHz -> 16 kHz
+
+
 def test_compare_prints_one_column_per_run(tmp_path, capsys):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     base = {"schema": "hearsep.profile/1", "p50_us": 100.0, "p99_us": 200.0, "rtf": 0.05}

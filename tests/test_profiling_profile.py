@@ -79,3 +79,20 @@ def test_hop_mismatch_and_short_input_are_refused():
         check_hop_ms(4.0, c)
     with pytest.raises(ConfigError, match="too short"):
         profile_enhancer(SlowEveryTenth(0.0), np.zeros(100, np.float32))
+
+
+class Constant:
+    name, kind, description, note = "const", "power", "a constant", ""
+
+    def read(self):
+        return 3.0
+
+
+def test_power_keys_with_and_without_an_idle_baseline():
+    enh = SlowEveryTenth(0.0)
+    x = np.zeros(32 * 60, np.float32)
+    s = profile_enhancer(enh, x, power=Constant(), idle_s=0.0).summary
+    assert s["power_w"] == pytest.approx(3.0) and s["idle_w"] is None and s["power_above_idle_w"] is None
+    assert "no idle baseline" in s["power_note"] and "only 2 readings" in s["power_note"]
+    s = profile_enhancer(enh, x, power=Constant(), idle_s=0.05, power_interval_s=0.01).summary
+    assert s["idle_w"] == pytest.approx(3.0) and s["power_above_idle_w"] == pytest.approx(0.0, abs=1e-9)

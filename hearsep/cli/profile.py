@@ -111,11 +111,11 @@ def run(args) -> int:
         bar.update(n - done[0])
         done[0] = n
 
-    labels = {"model": model_path.name, "model_path": str(model_path), "preset": args.preset,
+    labels = {"model": f"{model_path.parent.name}/{model_path.name}", "model_path": str(model_path), "preset": args.preset,
               "program": args.program, "input": what, "threads": args.threads, "delegate": args.delegate}
     try:
         result = profile_enhancer(enhancer, x, paced=args.paced, power=power, power_note=note,
-                                  idle_s=args.idle_s if power is not None else 0.0,
+                                  idle_s=args.idle_s,
                                   progress=progress if bar is not None else None,
                                   sysfs_root=args.sysfs_root, labels=labels)
     finally:

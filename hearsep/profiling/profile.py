@@ -33,6 +33,7 @@ from hearsep.profiling.timing import HopTimes, percentiles_us, time_hops, time_l
 
 SCHEMA = "hearsep.profile/1"
 RTF_DEFINITION = "processing time / audio time"
+MIN_POWER_READINGS = 5  # fewer readings during a run than this, and the profile says so
 
 
 def check_hop_ms(hop_ms: float | None, contract) -> None:
@@ -122,7 +123,7 @@ def profile_enhancer(enhancer, audio: np.ndarray, *, paced: bool = False, power:
     hop_us = hop_ns / 1000.0
     audio_s = n_hops * hop / c.sample_rate_hz
 
-    idle = measure_idle(power, idle_s, power_interval_s) if power is not None else None
+    idle = measure_idle(power, idle_s, power_interval_s) if power is not None and idle_s > 0 else None
     recorder = PowerRecorder(power, power_interval_s) if power is not None else None
     cpu0, wall0 = _cpu_s(), time.perf_counter()
     if recorder is not None:
@@ -173,13 +174,19 @@ def power_summary(reading, idle, audio_s: float, source: PowerSource | None, not
             "joules_above_idle_per_audio_hour", "power_samples")
     if reading is None or source is None:
         return {"power_source": "none", "power_description": None, "power_note": note, **{k: None for k in keys}}
-    above_w = reading.mean_w - idle.mean_w
+    above_w = reading.mean_w - idle.mean_w if idle is not None else None
+    notes = [source.note, note]
+    if idle is None:
+        notes.append("no idle baseline (--idle-s 0)")
+    if reading.samples < MIN_POWER_READINGS:
+        notes.append(f"only {reading.samples} readings during the run: run longer or --paced for a steadier mean")
     return {
         "power_source": source.name, "power_description": source.description,
-        "power_note": "; ".join(p for p in (source.note, note) if p),
-        "power_w": reading.mean_w, "idle_w": idle.mean_w, "power_above_idle_w": above_w,
-        "energy_j": reading.energy_j,
+        "power_note": "; ".join(p for p in notes if p),
+        "power_w": reading.mean_w, "idle_w": idle.mean_w if idle is not None else None,
+        "power_above_idle_w": above_w, "energy_j": reading.energy_j,
         "joules_per_audio_hour": reading.energy_j * 3600.0 / audio_s,
-        "joules_above_idle_per_audio_hour": above_w * reading.duration_s * 3600.0 / audio_s,
+        "joules_above_idle_per_audio_hour": (above_w * reading.duration_s * 3600.0 / audio_s
+                                             if above_w is not None else None),
         "power_samples": reading.samples,
     }
