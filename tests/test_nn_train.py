@@ -38,6 +38,9 @@ def test_train_resume_and_artefacts(tmp_path):
     assert c.features.mean == stats["mean"] and c.features.std == stats["std"] > 0
     assert (run / "model.keras").is_file() and (run / "model_float.tflite").is_file()
     assert set(summary["eval"]) >= {"float32", "int8"}
+    # 50 frames of 2 ms need one 4 s calibration mixture; the card quotes this line
+    assert summary["int8_calibration"] == "50 frames: 1 x 4 s training mixtures (no reverb/babble)"
+    assert json.loads((run / "summary.json").read_text())["int8_calibration"] == summary["int8_calibration"]
 
 
 def test_cli_bad_config(tmp_path, capsys):
@@ -46,3 +49,27 @@ def test_cli_bad_config(tmp_path, capsys):
     assert cli.main(["train", str(bad)]) == 2
     assert "unknown architecture" in capsys.readouterr().err
     assert cli.main(["train", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_recipe_without_its_corpus_says_what_data_it_needs(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    recipe = Path(__file__).parents[1] / "tools/recipes/smoke.toml"
+    monkeypatch.chdir(tmp_path)  # no ../shared here
+    assert cli.main(["train", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{recipe}: data.manifest ../shared/corpus/manifest.csv not found" in err
+    assert "columns path,kind,split" in err and "data.speech_dirs = [...] and data.noise_dirs = [...]" in err
+    assert f"run in ({tmp_path})" in err
+    assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_missing_data_folders_are_named(tmp_path):
+    from hearsep.nn.train import check_data
+
+    (tmp_path / "speech").mkdir()
+    cfg = TrainConfig.from_dict({"data": {"speech_dirs": [str(tmp_path / "speech")],
+                                          "noise_dirs": [str(tmp_path / "noise")]}})
+    with pytest.raises(ConfigError, match=r"data.noise_dirs folder\(s\) not found: .*noise\. This recipe trains on"):
+        check_data(cfg)

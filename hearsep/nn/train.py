@@ -23,7 +23,10 @@ import json
 import math
 import os
 import time
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency there, see pyproject)
+    import tomli as tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from hearsep.errors import ConfigError
+from hearsep.files import write_bytes, write_json, write_text
 from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
 from hearsep.nn import data as data_mod
 
@@ -171,6 +175,28 @@ def _sources(cfg: TrainConfig, split: str):
     return speech, noise
 
 
+def check_data(cfg: TrainConfig) -> None:
+    """Before any work: the recipe's speech/noise data exist, or a :class:`ConfigError` says what
+    data the recipe needs and how to point it at the user's own folders."""
+    d = cfg.data
+    recipe = cfg.source or "the recipe"
+    how = ("a speech+noise corpus: either a manifest CSV with columns path,kind,split (kind speech or noise, "
+           f"paths relative to the CSV, splits {d.train_split!r} and {d.dev_split!r}) as data.manifest, or folders "
+           "of wav/flac/ogg audio as data.speech_dirs = [...] and data.noise_dirs = [...] (searched recursively; "
+           "dev_speech_dirs/dev_noise_dirs for a separate dev set); relative paths are taken from the folder you "
+           f"run in ({Path.cwd()})")
+    if d.manifest:
+        if not Path(d.manifest).is_file():
+            raise ConfigError(f"{recipe}: data.manifest {d.manifest} not found. This recipe trains on {how}. "
+                              "Edit the recipe (or a copy) to point at your data")
+        return
+    for key in ("speech_dirs", "noise_dirs", "dev_speech_dirs", "dev_noise_dirs"):
+        missing = [str(f) for f in getattr(d, key) if not Path(f).is_dir()]
+        if missing:
+            raise ConfigError(f"{recipe}: data.{key} folder(s) not found: {', '.join(missing)}. "
+                              f"This recipe trains on {how}")
+
+
 def dev_generator(cfg: TrainConfig, segment_s: float, seed: int) -> data_mod.MixtureGenerator:
     """Plain dev mixtures (no reverb/babble/EQ/speed), SNR ``data.dev_snr_db``."""
     speech, noise = _sources(cfg, cfg.data.dev_split)
@@ -185,12 +211,6 @@ def _batch(gen, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---- training ------------------------------------------------------------------------------------
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
-
 
 def contract_for(cfg: TrainConfig, spec: FeatureSpec, states, info: dict | None = None) -> ModelContract:
     from hearsep.features.stft import window_pair
@@ -209,6 +229,7 @@ def contract_for(cfg: TrainConfig, spec: FeatureSpec, states, info: dict | None 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], None] | None = None) -> dict:
     """Train per ``cfg``; returns the summary dict (also written to ``run_dir/summary.json``)."""
+    check_data(cfg)  # before TensorFlow loads: a missing corpus is said at once
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -242,7 +263,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
         stat_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.seed + 2)
         mean, std = feature_stats(_batch(stat_gen, 0, 64)[0], framing)
         spec = FeatureSpec(mean=round(mean, 4), std=round(std, 4))
-        _write_json(stats_path, dataclasses.asdict(spec))
+        write_json(stats_path, dataclasses.asdict(spec))
 
     arch = architectures.get(cfg.model.architecture, **cfg.model.params)
     if resume:
@@ -321,7 +342,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
         tmp = ckpt_dir / "last.tmp.keras"
         model.save(tmp)
         os.replace(tmp, ckpt_dir / "last.keras")
-        _write_json(state_path, state)
+        write_json(state_path, state)
 
     ds = data_mod.make_dataset(train_gen, t_cfg.batch_size, start_index=state["examples"])
     t0 = time.monotonic() - state["elapsed_s"]
@@ -438,9 +459,9 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
                                                      "train_time_s": round(state["elapsed_s"], 1)})
     # the .keras file carries no framing: its contract goes beside it (hearsep quantize reads it)
     sidecar = dataclasses.replace(contract, info={**contract.info, "model_params": arch.params})
-    (run / "model.contract.json").write_text(sidecar.to_json())
+    write_text(run / "model.contract.json", sidecar.to_json())
     float_bytes = convert(step_model, contract, "float32")
-    (run / "model_float.tflite").write_bytes(float_bytes)
+    write_bytes(run / "model_float.tflite", float_bytes)
     report({"event": "exported", "file": str(run / "model_float.tflite"), "bytes": len(float_bytes)})
 
     speech, noise = _sources(cfg, cfg.data.train_split)
@@ -453,7 +474,7 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
              for i in range(n_seq)]
     int8_bytes = convert(step_model, contract, "int8", calibration_features=calib,
                          max_calibration_frames=t_cfg.calibration_frames)
-    (run / "model.tflite").write_bytes(int8_bytes)
+    write_bytes(run / "model.tflite", int8_bytes)
     report({"event": "exported", "file": str(run / "model.tflite"), "bytes": len(int8_bytes)})
 
     results = evaluate_tflite(cfg, {"float32": float_bytes, "int8": int8_bytes}, t_cfg.eval_mixtures,
@@ -466,8 +487,10 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
         "bytes": {"float32": len(float_bytes), "int8": len(int8_bytes)},
         "dev_final": {"loss": state.get("dev_loss"), "si_sdri_db": state.get("dev_si_sdri_db")},
         "eval": results, "recipe": cfg.source,
+        "int8_calibration": (f"{t_cfg.calibration_frames} frames: {n_seq} x {calib_mix.segment_s:g} s training "
+                             "mixtures (no reverb/babble)"),
     }
-    _write_json(run / "summary.json", summary)
+    write_json(run / "summary.json", summary)
     report({"event": "done", "summary": summary})
     return summary
 
