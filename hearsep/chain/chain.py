@@ -155,7 +155,8 @@ class HearingAidChain:
         p = self._p
         np.multiply(enhanced, enhanced, out=self._sq)
         np.dot(self._power, self._sq_flat, out=p)  # calibrated band power, 10 ** (dB SPL / 10)
-        np.clip(p, self._p_lo, self._p_hi, out=p)
+        np.maximum(p, self._p_lo, out=p)  # the gain table's level range (two ufuncs beat np.clip)
+        np.minimum(p, self._p_hi, out=p)
         np.log10(p, out=p)  # band level in bels
         np.subtract(p, self._d, out=p)
         np.multiply(self._rates, p, out=self._steps)  # attack while rising, release while falling
