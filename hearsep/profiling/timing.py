@@ -119,10 +119,12 @@ def percentiles_us(ns: np.ndarray) -> dict:
     return out
 
 
-def pin_to_one_core() -> set[int] | None:
-    """Pin this process to its first allowed CPU; returns the previous set (None if unsupported)."""
+def pin_to_one_core(cpu: int | None = None) -> set[int] | None:
+    """Pin this process to ``cpu`` (default: its first allowed CPU); returns the previous set of
+    CPUs, to restore with ``os.sched_setaffinity(0, previous)`` (None where unsupported).
+    The one place hearsep's benchmarks pin themselves (Linux ``sched_setaffinity(2)``)."""
     if not hasattr(os, "sched_setaffinity"):
         return None
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
+    os.sched_setaffinity(0, {min(before) if cpu is None else int(cpu)})
     return before
