@@ -33,6 +33,42 @@ def test_profile_writes_json_md_png_with_meter_power(tmp_path, capsys):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_profile_reads_a_fake_rapl_tree_through_sysfs_root(tmp_path):
+    """A counter advanced at 4 W by a writer thread (monotonic time), read through --sysfs-root.
+    The strict 2% check with an exact clock is in test_profiling_power; here the file lags the
+    writer by up to a scheduling delay, so 5%."""
+    import os
+    import threading
+    import time
+
+    zone = tmp_path / "class/powercap/intel-rapl:0"
+    zone.mkdir(parents=True)
+    (zone / "name").write_text("package-0\n")
+    (zone / "max_energy_range_uj").write_text("262143328850\n")
+    t0, stop = time.monotonic(), threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            tmp = zone / ".energy_uj"  # replace whole, as sysfs never shows a half-written value
+            tmp.write_text(f"{round(4e6 * (time.monotonic() - t0))}\n")
+            os.replace(tmp, zone / "energy_uj")
+            time.sleep(0.001)
+
+    (zone / "energy_uj").write_text("0\n")
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    try:
+        out = tmp_path / "p.json"
+        assert main(["profile", "--seconds", "1", "--paced", "--power", "rapl", "--sysfs-root", str(tmp_path),
+                     "--idle-s", "0.5", "--quiet", "--json", str(out)]) == 0
+    finally:
+        stop.set()
+        th.join()
+    s = json.loads(out.read_text())
+    assert s["power_source"] == "rapl" and "intel-rapl:0 (package-0)" in s["power_description"]
+    assert s["power_w"] == pytest.approx(4.0, rel=0.05) and s["idle_w"] == pytest.approx(4.0, rel=0.05)
+
+
 def test_input_file_is_profiled_at_the_model_rate(tmp_path, capsys):
     import numpy as np
     import soundfile
