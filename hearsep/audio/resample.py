@@ -45,13 +45,15 @@ def resample_filter(up: int, down: int, input_delay_samples: int = 0) -> tuple[n
     """
     if up == down == 1:
         return np.ones(1), 0
-    from scipy.signal import firwin
-
     max_factor = max(up, down)
     half_len = HALF_LEN_PER_FACTOR * max_factor
     half_len += (-(int(input_delay_samples) * up + half_len)) % down
-    taps = firwin(2 * half_len + 1, 1.0 / max_factor, window=("kaiser", KAISER_BETA)) * up
-    return taps, half_len
+    # windowed-sinc low-pass with unit DC gain: what scipy.signal.firwin(2 * half_len + 1,
+    # 1 / max_factor, window=("kaiser", beta)) returns, without importing scipy on the runtime path
+    cutoff = 1.0 / max_factor
+    n = np.arange(-half_len, half_len + 1, dtype=np.float64)
+    taps = cutoff * np.sinc(cutoff * n) * np.kaiser(2 * half_len + 1, KAISER_BETA)
+    return taps * (up / taps.sum()), half_len
 
 
 class StreamingResampler:
@@ -88,20 +90,22 @@ class StreamingResampler:
         padded[:taps.shape[0]] = taps
         self.taps_per_phase = k
         self._phases = np.ascontiguousarray(padded.reshape(k, up).T, dtype=np.float32)  # (up, k)
-        # history: input index lo is at column 0; keep k - 1 samples before the oldest one needed
-        self._keep = k + 2
+        # history: input index lo is at column 0, with k - 1 + down samples kept before the
+        # oldest one the next output needs (see _oldest_kept)
+        self._keep = k + down + 2
         self._capacity = 2 * (self._keep + self.max_block_samples)
         self._history = np.zeros((self.channels, self._capacity), np.float32)
         self.max_output_samples = (self.max_block_samples * up) // down + 2
         n = self.max_output_samples
-        self._count_up = np.arange(n, dtype=np.int64) * down
-        self._t = np.zeros(n, np.int64)
-        self._index = np.zeros(n, np.int64)
-        self._phase = np.zeros(n, np.int64)
-        self._tap_offsets = np.arange(k, dtype=np.int64)
-        self._positions = np.zeros((n, k), np.int64)
-        self._gathered = np.zeros((n, k), np.float32)
-        self._coefficients = np.zeros((n, k), np.float32)
+        # The pattern of taps repeats every ``up`` outputs (advancing the input by ``down``), so
+        # for output m = q * up + r + i both tables are rows r + i: the history positions
+        # relative to q * down (offset by k - 1, so never negative) and the phase's coefficients.
+        # A block then gathers with one precomputed index table and multiplies by a view:
+        # no index arithmetic and no temporary buffers per block.
+        rows = np.arange(n + up, dtype=np.int64)
+        self._positions = ((rows * down) // up)[:, None] - np.arange(k, dtype=np.int64)[None, :] + (k - 1)
+        self._coefficients = np.ascontiguousarray(self._phases[(rows * down) % up])
+        self._gathered = np.zeros(n * k, np.float32)
         self._out = np.zeros((self.channels, n), np.float32)
         self.reset()
 
@@ -122,11 +126,13 @@ class StreamingResampler:
         self._history.fill(0)
         self._inputs = 0       # input samples received so far
         self._next = 0         # index of the next output sample
-        self._lo = self._oldest_needed()  # input index held in history column 0
+        self._lo = self._oldest_kept()  # input index held in history column 0
         self._filled = -self._lo  # columns holding indices lo .. inputs - 1 (zeros before index 0)
 
-    def _oldest_needed(self) -> int:
-        return (self._next * self.down) // self.up - (self.taps_per_phase - 1)
+    def _oldest_kept(self) -> int:
+        # the next output needs inputs down to (next * down) // up - (k - 1); ``down`` more are
+        # kept so that the gather base q * down - (k - 1) - lo is never negative
+        return (self._next * self.down) // self.up - (self.taps_per_phase - 1) - self.down
 
     def output_samples_for(self, input_samples: int) -> int:
         """How many output samples the next ``input_samples`` input samples will complete."""
@@ -155,7 +161,7 @@ class StreamingResampler:
         if self._filled + n > self._capacity:
             # keep only from the oldest input still needed; source and destination never overlap
             # (the capacity is twice the kept span plus a block)
-            lo = self._oldest_needed()
+            lo = self._oldest_kept()
             start = lo - self._lo
             keep = self._filled - start
             h[:, :keep] = h[:, start:self._filled]
@@ -165,17 +171,12 @@ class StreamingResampler:
         self._inputs += n
         out = self._out[:, :count]
         if count:
-            t, idx, ph = self._t[:count], self._index[:count], self._phase[:count]
-            np.add(self._count_up[:count], self._next * self.down, out=t)
-            np.floor_divide(t, self.up, out=idx)
-            np.remainder(t, self.up, out=ph)
-            np.subtract(idx, self._lo, out=idx)
-            pos = self._positions[:count]
-            np.subtract(idx[:, None], self._tap_offsets[None, :], out=pos)
-            coef, gathered = self._coefficients[:count], self._gathered[:count]
-            np.take(self._phases, ph, axis=0, out=coef, mode="clip")
+            q, r = divmod(self._next, self.up)
+            base = q * self.down - (self.taps_per_phase - 1) - self._lo
+            pos, coef = self._positions[r:r + count], self._coefficients[r:r + count]
+            gathered = self._gathered[:count * self.taps_per_phase].reshape(count, self.taps_per_phase)
             for c in range(self.channels):
-                np.take(h[c], pos, out=gathered, mode="clip")
+                np.take(h[c, base:], pos, out=gathered, mode="clip")
                 np.multiply(gathered, coef, out=gathered)
                 np.sum(gathered, axis=1, out=out[c])
             self._next += count
