@@ -124,7 +124,7 @@ def _constant_mask_processor(mask_value, budget=0.5, hop_log=0, slow_ns=None):
     clock = FakeClock()
     separator = ConstantMask(contract.bins, mask_value, clock, slow_ns)
     processor = LiveProcessor(StreamingEnhancer(contract, separator), budget_fraction=budget,
-                              hop_log_hops=hop_log, clock=clock)
+                              hop_log_hops=hop_log, clock=clock, cpu_clock=clock)
     separator.hop_index = lambda: processor.hops
     return processor
 

@@ -19,9 +19,12 @@ mask; the chain's gains and limiter still run; same latency). The deadline of a 
 ``budget_fraction`` of its period after the callback's entry (how late the server woke the
 callback is not visible to it: PortAudio's ``time_info`` on JACK derives all its times from one
 interpolated clock; late wake-ups show up as xruns instead). A hop takes the safe path when
-``now + estimated_full_hop_ns > deadline``. The full-hop cost estimate is a peak hold: the last
-full hop's cost if it is higher, else the estimate minus 1/20 of the period per hop, so one slow
-hop keeps the next few on the safe path and the full path is retried as the estimate decays.
+``now + estimated_full_hop_ns > deadline``. The full-hop cost is measured in this thread's CPU
+time (``time.thread_time_ns``), so a hop that was merely preempted does not count as expensive
+(the wall time it lost still counts against its block's deadline). The estimate is a peak hold:
+the last full hop's cost if it is higher, else the estimate minus 1/20 of the period per hop, so
+one expensive hop keeps the next few on the safe path and the full path is retried as the
+estimate decays.
 The switch is click-free because the synthesis overlap-add crossfades the mask change over one
 hop (``StreamingEnhancer``).
 """
@@ -48,13 +51,17 @@ class LiveProcessor:
     the share of a block period the enhancer may use before hops take the safe path (``None``
     never takes it). ``ring_blocks``: how many callback durations are kept (the most recent ones,
     a power of two). ``hop_log_hops``: if > 0, the first that many hops record whether they took
-    the safe path (:attr:`hop_safe_log`), so a recording can be replayed offline bit for bit.
-    ``clock``: nanoseconds, monotonic (injectable for tests).
+    the safe path (:attr:`hop_safe_log`); ``record_samples``: if > 0, the first that many device
+    samples in and out are kept (:attr:`recorded_in`, :attr:`recorded_out`), so that a run can be
+    checked offline bit for bit (:func:`replay`).
+    ``clock``: wall-clock nanoseconds, monotonic; ``cpu_clock``: this thread's CPU time in
+    nanoseconds (both injectable for tests).
     """
 
     def __init__(self, enhancer=None, *, device_rate_hz: int | None = None, budget_fraction: float | None = 0.75,
                  resample: bool = True, max_block_frames: int = 4096, ring_blocks: int = 1 << 19,
-                 hop_log_hops: int = 0, clock=time.perf_counter_ns):
+                 hop_log_hops: int = 0, record_samples: int = 0, clock=time.perf_counter_ns,
+                 cpu_clock=time.thread_time_ns):
         if ring_blocks < 1 or ring_blocks & (ring_blocks - 1):
             raise ConfigError(f"ring_blocks must be a power of two (got {ring_blocks})")
         if budget_fraction is not None and not 0.0 < budget_fraction <= 1.0:
@@ -67,6 +74,7 @@ class LiveProcessor:
         self.model_rate_hz = int(model_rate or self.device_rate_hz)
         self.budget_fraction = budget_fraction
         self._clock = clock
+        self._cpu_clock = cpu_clock
         # counters (read by the summary after the stream stops)
         self.blocks = 0
         self.safe_blocks = 0
@@ -79,8 +87,11 @@ class LiveProcessor:
         self.period_frames = 0
         self.max_ns = 0
         self._ring = np.zeros(ring_blocks, np.int64)
+        self._cpu_ring = np.zeros(ring_blocks, np.int64)
         self._ring_mask = ring_blocks - 1
         self.hop_safe_log = np.zeros(hop_log_hops, np.uint8)
+        self.recorded_in = np.zeros(record_samples, np.float32)
+        self.recorded_out = np.zeros(record_samples, np.float32)
         # safe-path decision state
         self._hop_cost_ns = 0
         self._hop = enhancer.contract.hop_samples if enhancer is not None else 0
@@ -129,18 +140,21 @@ class LiveProcessor:
         return 1000.0 * (self.latency_samples / self.device_rate_hz - self.algorithmic_samples / self.model_rate_hz)
 
     # ----------------------------------------------------------------------------- timing
-    def durations_ns(self) -> np.ndarray:
-        """The recorded callback durations (ns), oldest first (at most ``ring_blocks`` of them)."""
-        n = min(self.blocks, self._ring.shape[0])
-        if self.blocks <= self._ring.shape[0]:
-            return self._ring[:n].copy()
+    def durations_ns(self, cpu: bool = False) -> np.ndarray:
+        """The recorded callback durations (ns), oldest first (at most ``ring_blocks`` of them):
+        wall-clock, or with ``cpu`` the callback thread's CPU time (no preemption in it)."""
+        ring = self._cpu_ring if cpu else self._ring
+        n = min(self.blocks, ring.shape[0])
+        if self.blocks <= ring.shape[0]:
+            return ring[:n].copy()
         start = self.blocks & self._ring_mask
-        return np.concatenate([self._ring[start:], self._ring[:start]])
+        return np.concatenate([ring[start:], ring[:start]])
 
     # ----------------------------------------------------------------------------- callback
     def __call__(self, indata, outdata, frames, time_info, status) -> None:
         clock = self._clock
         t0 = clock()
+        c0 = self._cpu_clock()
         if status:
             self._count_status(status)
         period_ns = frames * 1_000_000_000 // self.device_rate_hz
@@ -158,7 +172,13 @@ class LiveProcessor:
                 safe = self._enhance_resampled(x, y, frames, deadline, period_ns)
             if safe:
                 self.safe_blocks += 1
+        if self.frames < self.recorded_in.shape[0]:
+            f = self.frames
+            n = min(frames, self.recorded_in.shape[0] - f)
+            self.recorded_in[f:f + n] = x[:n]
+            self.recorded_out[f:f + n] = y[:n]
         self.frames += frames
+        self._cpu_ring[self.blocks & self._ring_mask] = self._cpu_clock() - c0
         dt = clock() - t0
         self._ring[self.blocks & self._ring_mask] = dt
         if dt > self.max_ns:
@@ -191,6 +211,7 @@ class LiveProcessor:
             now = clock()
             safe = deadline is not None and now + self._hop_cost_ns > deadline
             enh.bypass = safe
+            cpu = self._cpu_clock()
             enh.process(x[pos:pos + take], out=y[pos:pos + take])
             decay = int(period_ns * _COST_DECAY_PER_HOP)
             if safe:
@@ -199,7 +220,7 @@ class LiveProcessor:
                 cost = self._hop_cost_ns - decay
                 self._hop_cost_ns = cost if cost > 0 else 0
             else:
-                cost = clock() - now
+                cost = self._cpu_clock() - cpu
                 held = self._hop_cost_ns - decay
                 self._hop_cost_ns = cost if cost > held else held
             if self.hops < self.hop_safe_log.shape[0]:
@@ -228,3 +249,19 @@ class LiveProcessor:
             fifo[i] = fifo[take + i]
         self._fifo_level = level - take
         return safe
+
+
+def replay(enhancer, samples: np.ndarray, hop_safe: np.ndarray) -> np.ndarray:
+    """What a live run at the model rate must have sent: ``samples`` (the recorded input) through a
+    fresh ``enhancer``, each hop ``k`` on the safe path where ``hop_safe[k]`` (hops past the log:
+    full path). Equal, bit for bit, to :attr:`LiveProcessor.recorded_out` unless audio was lost."""
+    hop = enhancer.contract.hop_samples
+    x = np.asarray(samples, np.float32)
+    out = np.empty_like(x)
+    whole = x.shape[0] // hop
+    for k in range(whole):
+        enhancer.bypass = bool(hop_safe[k]) if k < hop_safe.shape[0] else False
+        enhancer.process(x[k * hop:(k + 1) * hop], out=out[k * hop:(k + 1) * hop])
+    enhancer.bypass = False
+    enhancer.process(x[whole * hop:], out=out[whole * hop:])
+    return out

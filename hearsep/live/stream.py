@@ -160,8 +160,10 @@ def _gc_frozen():
         gc.unfreeze()
 
 
-def _wait(streams: list[_Stream], until, stop: threading.Event | None) -> str:
+def _wait(streams: list[_Stream], until, stop: threading.Event | None, on_poll=None) -> str:
     while True:
+        if on_poll is not None:
+            on_poll()
         if stop is not None and stop.wait(_POLL_S):
             return "signal"
         if stop is None:
@@ -206,11 +208,12 @@ def run_live(processor: LiveProcessor, *, input_device=None, output_device=None,
     return summarize(processor, ended)
 
 
-def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: threading.Event | None = None) -> tuple[LiveSummary, dict]:
+def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: threading.Event | None = None,
+                 on_poll=None) -> tuple[LiveSummary, dict]:
     """Run ``processor`` with ``probe`` wired around it on the JACK server until the probe is done.
 
     probe out -> runner in, runner out -> probe in (JACK connections, no ``system`` ports).
-    Returns the runner's summary and ``{"server_frames": ..., "in_port": ..., "out_port": ...}``,
+    ``on_poll()`` is called every 20 ms while it runs (progress). Returns the runner's summary and ``{"server_frames": ..., "in_port": ..., "out_port": ...}``,
     where ``server_frames`` is the latency JACK reports for the path (capture latency at the
     runner's input + playback latency at its output; 0 between client ports).
     """
@@ -229,7 +232,7 @@ def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: thread
             with _gc_frozen():
                 runner.start()
                 prober.start()
-                ended = _wait([runner, prober], lambda: probe.finished, stop)
+                ended = _wait([runner, prober], lambda: probe.finished, stop, on_poll)
                 prober.close()
                 runner.close()
         finally:

@@ -15,7 +15,9 @@ class LiveSummary:
     (``safe_hops`` of ``hops`` hops in all); ``xruns``: callbacks PortAudio flagged with an input
     overflow or output underflow (``status`` of the callback); callback durations in microseconds
     (percentiles over the recorded blocks, ``max_us`` over all) and ``period_us``, the block
-    period; ``rtf``: real-time factor = total callback time / audio time; ``seconds``: audio time
+    period; ``rtf``: real-time factor = total callback time / audio time; ``cpu_p50_us`` and
+    ``cpu_p999_us``: the same percentiles of the callback thread's CPU time (what the callback
+    itself costs, without the time other processes took the core away); ``seconds``: audio time
     (frames / rate); ``ended``: why the run stopped (``"duration"``, ``"signal"``,
     ``"server stopped"``).
     """
@@ -31,6 +33,8 @@ class LiveSummary:
     safe_hops: int
     hops: int
     rtf: float
+    cpu_p50_us: float
+    cpu_p999_us: float
     seconds: float
     rate_hz: int
     period_frames: int
@@ -61,6 +65,8 @@ class LiveSummary:
             f"callback p50 {self.p50_us:.0f} us ({f(self.p50_us):.1%}), p99 {self.p99_us:.0f} us "
             f"({f(self.p99_us):.1%}), p99.9 {self.p999_us:.0f} us ({f(self.p999_us):.1%}), "
             f"max {self.max_us:.0f} us ({f(self.max_us):.1%}) of the period; real-time factor {self.rtf:.3f}",
+            f"callback CPU time p50 {self.cpu_p50_us:.0f} us, p99.9 {self.cpu_p999_us:.0f} us "
+            f"({f(self.cpu_p999_us):.1%})",
         ]
 
 
@@ -71,14 +77,17 @@ def summarize(processor, ended: str) -> LiveSummary:
     rate = processor.device_rate_hz
     seconds = processor.frames / rate if rate else 0.0
     period_us = 1e6 * processor.period_frames / rate if rate else 0.0
+    cpu_us = processor.durations_ns(cpu=True).astype(np.float64) / 1000.0
     if us.size:
         p50, p99, p999 = (float(v) for v in np.percentile(us, [50.0, 99.0, 99.9]))
+        cpu50, cpu999 = (float(v) for v in np.percentile(cpu_us, [50.0, 99.9]))
         busy_s = float(us.mean()) * processor.blocks / 1e6
     else:
-        p50 = p99 = p999 = busy_s = 0.0
+        p50 = p99 = p999 = busy_s = cpu50 = cpu999 = 0.0
     return LiveSummary(blocks=processor.blocks, safe_blocks=processor.safe_blocks, safe_hops=processor.safe_hops,
                        hops=processor.hops, xruns=processor.xruns, p50_us=p50, p99_us=p99, p999_us=p999,
                        max_us=processor.max_ns / 1000.0, period_us=period_us,
-                       rtf=busy_s / seconds if seconds > 0 else 0.0, seconds=seconds, rate_hz=rate,
+                       rtf=busy_s / seconds if seconds > 0 else 0.0, cpu_p50_us=cpu50, cpu_p999_us=cpu999,
+                       seconds=seconds, rate_hz=rate,
                        period_frames=processor.period_frames,
                        latency_ms=1000.0 * processor.latency_samples / rate if rate else 0.0, ended=ended)
