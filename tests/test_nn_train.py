@@ -21,6 +21,7 @@ def _config(root, run_dir, max_steps):
     })
 
 
+@pytest.mark.slow
 def test_train_resume_and_artefacts(tmp_path):
     write_corpus(tmp_path / "corpus")
     run = tmp_path / "run"

@@ -79,6 +79,7 @@ def keras_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_cli_all_modes_writes_models_reports_and_meets_quality_bounds(keras_file, tmp_path, capsys):
     out = tmp_path / "all"
     rc = main(["quantize", str(keras_file), "--all-modes", "-o", str(out), "--calib-seconds", "3",
@@ -114,6 +115,7 @@ def test_cli_all_modes_writes_models_reports_and_meets_quality_bounds(keras_file
     assert "| int8 |" in md and "Whole run" in md
 
 
+@pytest.mark.slow
 def test_cli_single_mode_with_audio_folder_calibration(keras_file, tmp_path, capsys):
     import soundfile as sf
 

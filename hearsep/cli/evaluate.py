@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-HELP = "score a model: SI-SDR, SI-SDRi, PESQ, STOI per SNR band"
 DESCRIPTION = """Score a hearsep TFLite model on speech in noise: SI-SDR, SI-SDR improvement, PESQ
 (wideband) and STOI, overall and per input-SNR band.
 

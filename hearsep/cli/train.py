@@ -7,7 +7,6 @@ import time
 
 from hearsep.errors import ConfigError
 
-HELP = "train a separator from a TOML config (needs the [train] extra)"
 DESCRIPTION = (
     "Train a separator from a TOML recipe (see tools/recipes/default.toml). Writes checkpoints, "
     "log.csv, model.keras, model_float.tflite, model.tflite (int8) and summary.json to the "
