@@ -68,32 +68,22 @@ def run(args) -> int:
         return _compare(args)
 
     from hearsep.errors import ConfigError
-    from hearsep.files import check_output_path, write_json, write_text
+    from hearsep.files import check_output_path
     from hearsep.profiling.power import open_power_source
-    from hearsep.profiling.profile import check_hop_ms, load_enhancer, profile_enhancer
-    from hearsep.profiling.signals import speech_like_mixture
+    from hearsep.profiling.profile import check_hop_ms, load_enhancer, profile_audio, profile_enhancer
+    from hearsep.profiling.report import check_png_possible, format_text, write_reports
 
     for path in (args.json, args.md, args.png):
         if path:
             check_output_path(path)
-    if args.seconds is not None and not args.seconds > 0:
-        raise ConfigError(f"--seconds must be positive, got {args.seconds:g}")
+    if args.png:
+        check_png_possible()
     if not args.idle_s >= 0:
         raise ConfigError(f"--idle-s must be >= 0, got {args.idle_s:g}")
     enhancer, model_path = load_enhancer(args.model, args.preset, args.program, args.threads, args.delegate)
     c = enhancer.contract
     check_hop_ms(args.hop_ms, c)
-    if args.input:
-        from hearsep.audio.io import read_audio, resample
-
-        audio, info = read_audio(args.input)
-        x = resample(audio, info.sample_rate_hz, c.sample_rate_hz)[0]
-        if args.seconds is not None:
-            x = x[:round(args.seconds * c.sample_rate_hz)]
-        what = f"{args.input} (channel 1)"
-    else:
-        x = speech_like_mixture(args.seconds or 10.0, c.sample_rate_hz)
-        what = "synthetic speech-like sound in noise (5 dB SNR)"
+    x, what = profile_audio(c.sample_rate_hz, args.input, args.seconds)
     power, note = open_power_source(args.power, args.sysfs_root)
 
     bar = None
@@ -123,19 +113,7 @@ def run(args) -> int:
             bar.close()
         if power is not None:
             power.close()
-    s = result.summary
-    if args.json:
-        write_json(args.json, s)
-    if args.md:
-        from hearsep.profiling.report import format_markdown
-
-        write_text(args.md, format_markdown(s))
-    if args.png:
-        from hearsep.profiling.report import write_png
-
-        write_png(result, args.png)
+    write_reports(result, args.json, args.md, args.png)
     if not args.quiet:
-        from hearsep.profiling.report import format_text
-
-        print(format_text(s))
+        print(format_text(result.summary))
     return 0

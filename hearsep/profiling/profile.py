@@ -46,6 +46,26 @@ def check_hop_ms(hop_ms: float | None, contract) -> None:
                           f"({contract.hop_samples} samples at {contract.sample_rate_hz} Hz)")
 
 
+def profile_audio(sample_rate_hz: int, path: str | Path | None = None, seconds: float | None = None,
+                  ) -> tuple[np.ndarray, str]:
+    """The input of a profile at ``sample_rate_hz`` and a description of it: the first channel of
+    the audio file ``path`` (resampled; cut to ``seconds`` if given), else ``seconds`` (default
+    10) of :func:`~hearsep.profiling.signals.speech_like_mixture`."""
+    if seconds is not None and not seconds > 0:
+        raise ConfigError(f"--seconds must be positive, got {seconds:g}")
+    if path is None:
+        from hearsep.profiling.signals import speech_like_mixture
+
+        return speech_like_mixture(seconds or 10.0, sample_rate_hz), "synthetic speech-like sound in noise (5 dB SNR)"
+    from hearsep.audio.io import read_audio, resample
+
+    audio, info = read_audio(path)
+    x = resample(audio, info.sample_rate_hz, sample_rate_hz)[0]
+    if seconds is not None:
+        x = x[:round(seconds * sample_rate_hz)]
+    return x, f"{path} (channel 1)"
+
+
 def load_enhancer(model=None, preset: str | Path | None = None, program: str | None = None,
                   num_threads: int = 1, delegate: str | None = None):
     """A StreamingEnhancer for ``model`` (default: the shipped one) and, with ``preset``, the

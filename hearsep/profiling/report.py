@@ -88,6 +88,28 @@ def format_markdown(s: dict) -> str:
                         power_line(s), f"Deadline miss: {s['miss_rule']}. RTF = {s['rtf_definition']}."]) + "\n"
 
 
+def check_png_possible() -> None:
+    """Raise :class:`OutputError` now (before a long run) if PNGs cannot be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise OutputError("--png needs matplotlib: pip install matplotlib") from None
+
+
+def write_reports(result: ProfileResult, json_path=None, md_path=None, png_path=None) -> list[Path]:
+    """Write whichever of the JSON summary, the Markdown report and the PNG are asked for."""
+    from hearsep.files import write_json, write_text
+
+    written = []
+    if json_path:
+        written.append(write_json(json_path, result.summary))
+    if md_path:
+        written.append(write_text(md_path, format_markdown(result.summary)))
+    if png_path:
+        written.append(write_png(result, png_path))
+    return written
+
+
 def write_png(result: ProfileResult, path: str | Path) -> Path:
     """Histogram of per-hop processing time with the hop deadline marked, and the per-hop
     timeline (response time from input arrival, with the deadline); a power trace if sampled."""
