@@ -36,9 +36,8 @@ P999_MAX_FRACTION = 0.5
 XRUN_MAX_RATIO = 1.2
 
 LOAD_CODE = """
-import os, sys
-cpus = sorted(os.sched_getaffinity(0))
-os.sched_setaffinity(0, {cpus[-1]})
+from hearsep.profiling.timing import pin_to_one_core
+pin_to_one_core(%d)
 x = 0
 while True:
     x = (x * 1103515245 + 12345) & 0x7fffffff
@@ -119,6 +118,7 @@ def main(argv=None) -> int:
     from hearsep.files import check_output_path, write_json
     from hearsep.live import JackServer, LiveProcessor
     from hearsep.live.build import make_enhancer
+    from hearsep.profiling.timing import pin_to_one_core
 
     try:
         if not args.seconds > 0:
@@ -138,10 +138,8 @@ def main(argv=None) -> int:
         }
         # the runner (this process, its PortAudio threads, and jackd started below) on the first
         # CPU, the load on the last: "a second process loads the other core"
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[0]})
-        load = None if args.no_load else subprocess.Popen([sys.executable, "-c", LOAD_CODE.replace(
-            "cpus = sorted(os.sched_getaffinity(0))", f"cpus = {cpus!r}")])
+        cpus = sorted(pin_to_one_core() or {0})
+        load = None if args.no_load else subprocess.Popen([sys.executable, "-c", LOAD_CODE % cpus[-1]])
         results = {}
         try:
             with JackServer(args.rate, args.period, name=f"hearsep-soak-{os.getpid()}"):
