@@ -9,8 +9,10 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
 2. band levels (dB SPL) from the calibrated band power (:mod:`hearsep.chain.bands`);
 3. a per-band level detector with attack/release coefficients derived from the ANSI S3.22
    times (:mod:`hearsep.chain.dynamics`);
-4. band gain = static curve at the detector level, volume added, band MPO applied
-   (:func:`hearsep.chain.curves.gain_table_db`), read from a table at 0.1 dB steps of level;
+4. band gain = static curve at the detector level with volume added
+   (:func:`hearsep.chain.curves.gain_table_db`, a table at 0.1 dB steps of level), capped so
+   that this hop's band output stays at or under the band MPO (output limiting without attack
+   time: ``gain <= mpo_db_spl - L`` with ``L`` the band level of this very frame);
 5. band gains spread onto the bins so that a tone at each band centre gets its band's gain
    through the short synthesis window (:func:`hearsep.chain.bands.band_gain_matrix`).
 
@@ -97,6 +99,9 @@ class HearingAidChain:
         grid = self._levels.shape[0]
         self._index_scale = np.float32(10.0 / TABLE_STEP_DB)  # detector works in bels (dB / 10)
         self._index_offset = (-TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)).astype(np.float32)
+        # band MPO as a linear gain cap: 10 ** ((mpo - L) / 20) = exp(ln10 / 2 * (mpo/10 - L/10))
+        self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands], np.float32)
+        self._half_ln10 = np.float32(np.log(10.0) / 2.0)
         self._p_lo = np.float32(10.0 ** (TABLE_MIN_DB_SPL / 10.0))
         self._p_hi = np.float32(10.0 ** (TABLE_MAX_DB_SPL / 10.0))
         lim = 10.0 ** (-params.noise_reduction_db / 20.0)
@@ -116,6 +121,7 @@ class HearingAidChain:
         self._step_a, self._step_r = self._steps[0], self._steps[1]
         self._idx = np.zeros(nb, np.intp)
         self._band_gain = np.zeros(nb, np.float32)
+        self._mpo_gain = np.zeros(nb, np.float32)
         self._bin_gain = np.zeros(bins, np.float32)
         self.volume_db = 0.0
         self._table = None
@@ -125,7 +131,7 @@ class HearingAidChain:
     def set_volume_db(self, volume_db: float) -> float:
         """Set the volume (dB), clipped to the preset's limits; returns the volume applied."""
         v = float(min(max(volume_db, self.params.volume_min_db), self.params.volume_max_db))
-        table_db = gain_table_db(self.params.bands, self._levels, v)
+        table_db = gain_table_db(self.params.bands, self._levels, v, mpo=False)
         self._table = (10.0 ** (table_db / 20.0)).astype(np.float32).reshape(-1)
         self.volume_db = v
         return v
@@ -158,6 +164,10 @@ class HearingAidChain:
         np.maximum(p, self._p_lo, out=p)  # the gain table's level range (two ufuncs beat np.clip)
         np.minimum(p, self._p_hi, out=p)
         np.log10(p, out=p)  # band level in bels
+        m = self._mpo_gain
+        np.subtract(self._mpo_bels, p, out=m)
+        np.multiply(m, self._half_ln10, out=m)
+        np.exp(m, out=m)  # the gain that puts this frame's band level at its MPO
         np.subtract(p, self._d, out=p)
         np.multiply(self._rates, p, out=self._steps)  # attack while rising, release while falling
         np.maximum(self._step_a, self._step_r, out=p)
@@ -165,6 +175,7 @@ class HearingAidChain:
         np.multiply(self._d, self._index_scale, out=p)
         np.add(p, self._index_offset, out=self._idx, casting="unsafe")  # rounded table index
         np.take(self._table, self._idx, out=self._band_gain, mode="clip")
+        np.minimum(self._band_gain, m, out=self._band_gain)
         np.dot(self._spread, self._band_gain, out=self._bin_gain)  # band gains onto the bins
         np.multiply(enhanced, self._bin_gain, out=enhanced)
 

@@ -76,15 +76,16 @@ def band_output_db_spl(band: BandParams, input_db_spl, volume_db: float = 0.0,
     return np.minimum(out, min(band.mpo_db_spl, broadband_mpo_db_spl))
 
 
-def gain_table_db(bands, levels_db_spl: np.ndarray, volume_db: float = 0.0) -> np.ndarray:
-    """Gain (dB) per band and level, ``(bands, levels)``, volume and band MPO included.
+def gain_table_db(bands, levels_db_spl: np.ndarray, volume_db: float = 0.0, mpo: bool = True) -> np.ndarray:
+    """Gain (dB) per band and level, ``(bands, levels)``, volume included.
 
-    ``gain = min(G(L) + volume_db, mpo_db_spl - L)``: the band output never exceeds its MPO at
-    steady state. The broadband MPO is the time-domain limiter's job.
+    With ``mpo``, ``gain = min(G(L) + volume_db, mpo_db_spl - L)``: the band output never
+    exceeds its MPO at steady state. The broadband MPO is the time-domain limiter's job.
     """
     c = curve_arrays(bands)
     levels = np.asarray(levels_db_spl, float)[None, :]
-    return np.minimum(_gain_db(levels, c) + volume_db, c["mpo"] - levels)
+    gain = _gain_db(levels, c) + volume_db
+    return np.minimum(gain, c["mpo"] - levels) if mpo else gain
 
 
 def band_for_frequency(params: ChainParams, frequency_hz) -> np.ndarray:

@@ -24,7 +24,8 @@ the power of everything else (harmonics, hop-rate aliasing) relative to the tone
   a band around the tone (+-25 %, as analyzers band-limit it, e.g. 1.5-2.5 kHz at 2 kHz; Listen
   Inc., ANSI S3.22 release-time sequence); attack ends within 3 dB, release within 4 dB of the
   new steady state (:mod:`hearsep.chain.dynamics`). ANSI measures at 2 kHz; all four I/O
-  frequencies are reported.
+  frequencies are reported. When the step drives the output into the broadband MPO limiter,
+  the times include the limiter's release and the figure is flagged ``mpo_limited``.
 * **Equivalent input noise** (EIN = output noise level with no input minus the HFA gain at RTS
   for a 50 dB input). A digital chain fed digital silence outputs exact zeros, so no figure
   exists without a microphone model; the report says so instead of inventing one.
@@ -180,6 +181,7 @@ class Testbox:
         attack = _settling_ms(env_db[n0:n0 + n1], ANSI_ATTACK_TOLERANCE_DB, fs)
         release = _settling_ms(env_db[n0 + n1:], ANSI_RELEASE_TOLERANCE_DB, fs)
         return {"frequency_hz": frequency_hz, "attack_ms": attack, "preset_attack_ms": band.attack_ms,
+                "mpo_limited": self.chain.limited_hops > 0,
                 "release_ms": release, "preset_release_ms": band.release_ms,
                 "envelope_db_spl": env_db[::int(fs // 1000)], "envelope_step_ms": 1000.0 * int(fs // 1000) / fs,
                 "step_up_ms": 1000.0 * n0 / fs, "step_down_ms": 1000.0 * (n0 + n1) / fs}
@@ -255,3 +257,76 @@ def _settling_ms(env_db: np.ndarray, tolerance_db: float, fs: float) -> float:
 def measure_chain(params: ChainParams, contract, progress=None) -> dict:
     """Run the whole virtual test box on ``params`` (see :class:`Testbox`)."""
     return Testbox(params, contract, progress).measure()
+
+
+def summary_rows(report: dict) -> list[tuple[str, float | None, float | None]]:
+    """(measurement, measured, what the preset asks) rows of a :func:`measure_chain` report."""
+    o, f, r = report["ospl90"], report["full_on_gain"], report["reference_test_gain"]
+    rows = [("HFA-OSPL90 (dB SPL)", o["hfa_db_spl"], o["expected_hfa_db_spl"]),
+            ("max OSPL90 (dB SPL)", o["max_db_spl"], o["expected_max_db_spl"]),
+            ("HFA full-on gain, 50 dB SPL in (dB)", f["hfa_db"], f["expected_hfa_db"]),
+            ("reference test setting: volume (dB)", r["volume_db"], r["expected_volume_db"]),
+            ("reference test gain, 60 dB SPL in (dB)", r["hfa_gain_db"], r["expected_hfa_gain_db"])]
+    for freq, c in report["io_curves"]["curves"].items():
+        rows.append((f"I/O {freq} Hz, 40-90 dB SPL: max |error| (dB)", c["max_error_db"], 0.0))
+    for freq, a in report["attack_release"].items():
+        note = " [MPO limiter active]" if a["mpo_limited"] else ""
+        rows.append((f"attack {freq} Hz (ms){note}", a["attack_ms"], a["preset_attack_ms"]))
+        rows.append((f"release {freq} Hz (ms){note}", a["release_ms"], a["preset_release_ms"]))
+    rows.append(("equivalent input noise (dB SPL)", report["equivalent_input_noise"]["ein_db_spl"], None))
+    for freq, h in report["harmonic_distortion"].items():
+        rows.append((f"THD {freq} Hz, 70 dB SPL in (%)", h["thd_percent"], None))
+    return rows
+
+
+def testbox_figure(report: dict, title: str = ""):
+    """A matplotlib Figure: OSPL90/FOG/response curves, I/O curves, attack/release envelopes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig.suptitle(title or "virtual test box (ANSI S3.22 tests)")
+    for key, label, y in (("ospl90", "OSPL90", "output_db_spl"), ("full_on_gain", "full-on gain", "gain_db"),
+                          ("frequency_response", "response at RTS", "gain_db")):
+        d = report[key]
+        line, = a1.semilogx(d["frequencies_hz"], d[y], "o-", ms=3, label=f"{label} (measured)")
+        a1.semilogx(d["frequencies_hz"], d["expected_" + y], "--", color=line.get_color(), label=f"{label} (preset)")
+    a1.set_xlabel("frequency (Hz)")
+    a1.set_ylabel("dB SPL (OSPL90) / dB (gain)")
+    a1.grid(True, which="both", alpha=0.3)
+    a1.legend(fontsize=7)
+    io = report["io_curves"]
+    for freq, c in io["curves"].items():
+        line, = a2.plot(io["input_db_spl"], c["output_db_spl"], "o", ms=4, label=f"{freq} Hz measured")
+        a2.plot(io["input_db_spl"], c["expected_output_db_spl"], "-", color=line.get_color(), label=f"{freq} Hz preset")
+    a2.set_xlabel("input (dB SPL)")
+    a2.set_ylabel("output (dB SPL)")
+    a2.set_title(f"input/output at volume {io['volume_db']:g} dB")
+    a2.grid(True, alpha=0.3)
+    a2.legend(fontsize=7)
+    for freq, a in report["attack_release"].items():
+        env = np.asarray(a["envelope_db_spl"])
+        t = np.arange(env.shape[0]) * a["envelope_step_ms"]
+        a3.plot(t, env, lw=0.8, label=f"{freq} Hz: attack {a['attack_ms']:.1f} ms (preset {a['preset_attack_ms']:g}), "
+                                      f"release {a['release_ms']:.0f} ms (preset {a['preset_release_ms']:g})")
+    a3.set_xlabel("time (ms); tone 55 -> 90 -> 55 dB SPL")
+    a3.set_ylabel("output envelope (dB SPL)")
+    a3.grid(True, alpha=0.3)
+    a3.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def save_testbox_png(report: dict, path, title: str = ""):
+    """Draw :func:`testbox_figure` to ``path`` (PNG, written atomically)."""
+    import matplotlib.pyplot as plt
+
+    from hearsep.files import atomic_write
+
+    fig = testbox_figure(report, title)
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    finally:
+        plt.close(fig)
