@@ -1,7 +1,8 @@
 """``hearsep`` command line: a thin dispatcher over the library.
 
-Each subcommand lives in its own module under ``hearsep.cli`` exposing ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
+Each subcommand lives in its own module under ``hearsep.cli`` exposing ``add_arguments(parser)``,
+``run(args) -> int`` and optionally ``DESCRIPTION``; its one-line help lives in :data:`COMMANDS`
+(so ``hearsep --help`` imports no command module). Modules are imported only when their
 command runs, so ``hearsep enhance`` never imports TensorFlow. Any :class:`HearsepError`
 becomes a one-line ``hearsep: error: ...`` message and exit code 2.
 """
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("hearsep.cli.evaluate", "score a model: SI-SDR, SI-SDRi, PESQ, STOI per SNR band"),
     "quantize": ("hearsep.cli.quantize", "convert a Keras separator to TFLite (float/int8/...) with a report"),
     "device": ("hearsep.cli.device", "talk to hearing-aid firmware over serial (info, presets, telemetry...)"),
+    "testbox": ("hearsep.cli.testbox", "measure a preset's hearing-aid chain like an analyzer (ANSI S3.22)"),
     "live": ("hearsep.cli.live", "run the enhancer live: microphone -> model (-> preset chain) -> earpiece"),
     "devices": ("hearsep.cli.devices", "list audio host APIs and devices (channels, default rate) for hearsep live"),
     "latency": ("hearsep.cli.latency", "measure end-to-end latency with a click through a JACK loopback"),
