@@ -25,6 +25,12 @@ def add_arguments(parser):
                         help="interpreter threads, >= 1 (default 1: more threads are slower for these small models)")
     parser.add_argument("--delegate", choices=["edgetpu"],
                         help="run the model on an accelerator delegate (needs libedgetpu.so.1 and a Coral device)")
+    parser.add_argument("--preset", help="hearing-aid preset after the separator: a TOML file (see `hearsep fit`) "
+                        "or example:NAME (e.g. example:N3); levels follow its calibration (0 dBFS sine = "
+                        "full_scale_db_spl dB SPL)")
+    parser.add_argument("--program", help="program of the preset (e.g. quiet, 'noisy restaurant', music)")
+    parser.add_argument("--no-separator", action="store_true",
+                        help="run the preset's chain alone (amplification only, no model); needs --preset")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -34,6 +40,8 @@ def run(args) -> int:
     from hearsep.audio.io import AudioWriter, audio_info, check_audio_output, read_blocks
     from hearsep.errors import ConfigError, OutputError
     from hearsep.model.paths import resolve_model
+    from hearsep.chain import build_chain
+    from hearsep.live.build import load_chain_params
     from hearsep.runtime.api import Enhancer
 
     if args.threads < 1:
@@ -44,8 +52,12 @@ def run(args) -> int:
     check_audio_output(out_path)  # before any work: suffix, folder, permissions
     info = audio_info(args.input)
     model_path = resolve_model(args.model)
-    enhancer = Enhancer(model_path, sample_rate_hz=info.sample_rate_hz, channels=info.channels,
-                        num_threads=args.threads, delegate=args.delegate)
+    params = load_chain_params(args.preset, args.program)
+    if args.no_separator and params is None:
+        raise ConfigError("--no-separator runs the hearing-aid chain alone: give it a --preset")
+    chain = None if params is None else (lambda contract: build_chain(params, contract))
+    enhancer = Enhancer(model_path, sample_rate_hz=info.sample_rate_hz, channels=info.channels, chain=chain,
+                        separator=not args.no_separator, num_threads=args.threads, delegate=args.delegate)
 
     bar = None
     if not args.quiet:
