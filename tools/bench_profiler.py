@@ -12,9 +12,10 @@ runs of each loop, and the ratio timed / untimed. Three steps:
 * ``enhancer+power``  the same while a :class:`PowerRecorder` samples a fake RAPL tree at 10 Hz
                 on its thread (what ``hearsep profile --power`` adds).
 
-Target: <= 2 µs per hop. Pinned to one core. Machines here are noisy: compare ratios, and rerun.
+Many short rounds beat few long ones on a loaded machine: both loops of a round see the same
+load. Target: <= 2 µs per hop. Pinned to one core. Compare ratios, and rerun.
 
-    python tools/bench_profiler.py [--hops 20000] [--rounds 7] [--json out.json]
+    python tools/bench_profiler.py [--hops 2000] [--rounds 100] [--json out.json]
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def measure(step, hops, rounds: int, recorder_factory=None) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hops", type=int, default=20000, help="hops per loop (default 20000)")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    p.add_argument("--hops", type=int, default=2000, help="hops per loop (default 2000)")
+    p.add_argument("--rounds", type=int, default=100, help="interleaved rounds (default 100)")
     p.add_argument("--model", help="model for the enhancer step (default: the shipped one)")
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
