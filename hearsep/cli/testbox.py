@@ -27,7 +27,8 @@ framing comes from the model's contract (default: models/default)."""
 
 
 def add_arguments(parser):
-    parser.add_argument("--preset", required=True, type=Path, help="preset TOML file (see `hearsep fit`)")
+    parser.add_argument("--preset", required=True, help="preset TOML file (see `hearsep fit`) or example:NAME "
+                        "(e.g. example:N3)")
     parser.add_argument("--program", help="program of the preset to measure (default: the base settings)")
     parser.add_argument("--model", help="model whose STFT framing the chain runs in (default: models/default)")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
@@ -38,12 +39,11 @@ def add_arguments(parser):
 def run(args) -> int:
     from hearsep.eval.testbox import Testbox, save_testbox_png, summary_rows
     from hearsep.files import check_output_path, json_text
-    from hearsep.fitting import load_preset
+    from hearsep.live.build import load_chain_params
     from hearsep.model.contract import read_contract
     from hearsep.model.paths import resolve_model
 
-    preset = load_preset(args.preset)
-    params = preset.resolve(args.program)
+    params = load_chain_params(args.preset, args.program)
     contract = read_contract(resolve_model(args.model))
     if args.png is not None:
         check_output_path(args.png)
@@ -58,7 +58,7 @@ def run(args) -> int:
     report = box.measure()
     if bar is not None:
         bar.close()
-    name = f"{args.preset.name}" + (f" program {args.program!r}" if args.program else "")
+    name = f"{Path(args.preset).name}" + (f" program {args.program!r}" if args.program else "")
     report = {"preset": str(args.preset), "program": args.program, **report}
     if args.png is not None:
         save_testbox_png(report, args.png, f"virtual test box: {name}")
