@@ -116,8 +116,9 @@ def _check_finite(block: np.ndarray, path: Path, offset: int) -> None:
         raise AudioError(f"{path} has {bad} NaN/Inf samples (from sample {offset}); refusing to process it")
 
 
-def read_blocks(path: str | Path, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
-    """Yield ``(channels, n)`` float32 blocks of ``block_frames`` (the last one shorter).
+def read_blocks(path: str | Path, block_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Yield ``(channels, n)`` float32 blocks of ``block_frames`` (default :data:`BLOCK_FRAMES`;
+    the last one shorter).
 
     Memory stays constant whatever the file length. Raises :class:`AudioError` (see
     :func:`audio_info`; NaN/Inf when the block holding them is reached).
@@ -128,7 +129,7 @@ def read_blocks(path: str | Path, block_frames: int = BLOCK_FRAMES) -> Iterator[
     audio_info(path)
     done = 0
     with sf.SoundFile(str(path)) as f:
-        for block in f.blocks(blocksize=int(block_frames), dtype="float32", always_2d=True):
+        for block in f.blocks(blocksize=int(block_frames or BLOCK_FRAMES), dtype="float32", always_2d=True):
             x = block.T
             _check_finite(x, path, done)
             done += x.shape[1]
