@@ -54,7 +54,7 @@ def test_enable_on_slash_calls_systemctl_in_order(tmp_path, preset, monkeypatch)
 
 
 def test_bad_install_inputs(tmp_path, preset):
-    with pytest.raises(ConfigError, match="preset not found"):
+    with pytest.raises(ConfigError, match="nope.toml"):
         render_unit(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="not a valid Linux user"):
         render_unit(preset, user="Bad User")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-HELP = "profile the enhancer (+ chain) on this machine: hop times, RTF, misses, CPU, RSS, power"
 DESCRIPTION = """Profile the streaming enhancer (and, with --preset, the hearing-aid chain) on this machine.
 
 Runs N seconds of audio hop by hop (synthetic speech-like sound in noise by default, or --input FILE),

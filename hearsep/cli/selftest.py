@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-HELP = "check a board: model loads, preset validates, audio devices, keeps up"
 DESCRIPTION = """Check that this machine can run hearsep live. One line per check, PASS or FAIL:
 
   model     the model loads (with --delegate edgetpu: on the Coral, which needs an

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-HELP = "install / uninstall / show the systemd unit that runs `hearsep live` at boot"
 DESCRIPTION = """Manage the systemd unit (template shipped in hearsep/deploy/hearsep-live.service) that runs
 `hearsep live --preset P [--model M] [--program NAME]` at boot, restarts it 2 s after a failure, and
 gives it real-time priority (SCHED_FIFO, CPUSchedulingPriority, LimitRTPRIO, LimitMEMLOCK; needs

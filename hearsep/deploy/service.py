@@ -62,27 +62,27 @@ def hearsep_command() -> list[str]:
 def render_unit(preset: str | Path, model: str | Path | None = None, program: str | None = None,
                 user: str = "root", name: str = DEFAULT_NAME, realtime: bool = True, priority: int = 70,
                 extra_args: tuple[str, ...] = ()) -> str:
-    """The unit text for ``hearsep live --preset PRESET [--model M] [--program P]`` (absolute paths)."""
-    preset = Path(preset)
-    if not preset.is_file():
-        raise ConfigError(f"preset not found: {preset}")
-    from hearsep.fitting import load_preset
+    """The unit text for ``hearsep live --preset PRESET [--model M] [--program P]`` (absolute
+    paths; ``example:NAME`` presets as they are). The preset is loaded and validated first."""
+    from hearsep.live.build import load_chain_params
 
-    load_preset(preset).resolve(program)  # a unit that would fail at boot is refused now
+    load_chain_params(preset, program)  # a unit that would fail at boot is refused now
+    text = str(preset)
+    preset_arg = text if text.startswith("example:") else str(Path(preset).resolve())
     if model is not None and not Path(model).exists():
         raise ConfigError(f"model not found: {model}")
     if not re.fullmatch(r"[a-z_][a-z0-9_-]*", user):
         raise ConfigError(f"user {user!r} is not a valid Linux user name")
     if not 1 <= priority <= 99:
         raise ConfigError(f"real-time priority must be 1..99 (SCHED_FIFO), got {priority}")
-    cmd = hearsep_command() + ["live", "--preset", str(preset.resolve())]
+    cmd = hearsep_command() + ["live", "--preset", preset_arg]
     if model is not None:
         cmd += ["--model", str(Path(model).resolve())]
     if program is not None:
         cmd += ["--program", program]
     cmd += list(extra_args)
     template = Template(resources.files("hearsep.deploy").joinpath("hearsep-live.service").read_text())
-    return template.substitute(version=__version__, name=_check_name(name), preset_name=preset.name, user=user,
+    return template.substitute(version=__version__, name=_check_name(name), preset_name=Path(text).name, user=user,
                                exec_start=" ".join(shlex.quote(c) for c in cmd),
                                realtime=REALTIME.format(priority=priority) if realtime else "")
 

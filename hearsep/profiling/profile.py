@@ -77,19 +77,21 @@ def load_enhancer(model=None, preset: str | Path | None = None, program: str | N
 
     path = resolve_model(model)
     sep = TFLiteSeparator(path, num_threads=num_threads, delegate=delegate)
-    chain = chain_from_preset(preset, program, sep.contract) if preset is not None else None
-    return StreamingEnhancer(sep.contract, sep, chain), path
+    return StreamingEnhancer(sep.contract, sep, chain_from_preset(preset, program, sep.contract)), path
 
 
-def chain_from_preset(preset: str | Path, program: str | None, contract):
-    """The hearing-aid chain a preset file configures for ``contract``'s STFT frame:
-    ``build_chain(load_preset(preset).resolve(program), contract)`` (validated on load)."""
-    try:
-        from hearsep.chain import build_chain
-        from hearsep.fitting import load_preset
-    except ImportError as exc:
-        raise ConfigError(f"--preset needs hearsep.fitting and hearsep.chain, which this install lacks ({exc})") from None
-    return build_chain(load_preset(preset).resolve(program), contract)
+def chain_from_preset(preset: str | Path | None, program: str | None, contract):
+    """The hearing-aid chain a preset configures for ``contract``'s STFT frame (``None`` without
+    a preset): the live runner's :func:`hearsep.live.build.load_chain_params` (a TOML path or
+    ``example:NAME``; validated) -> :func:`hearsep.chain.build_chain`."""
+    from hearsep.live.build import load_chain_params
+
+    params = load_chain_params(preset, program)
+    if params is None:
+        return None
+    from hearsep.chain import build_chain
+
+    return build_chain(params, contract)
 
 
 def missed_hops(times: HopTimes, hop_ns: int) -> np.ndarray:
