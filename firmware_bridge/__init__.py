@@ -7,7 +7,8 @@ Layers, each testable with plain bytes (see PROTOCOL.md for the wire format):
 
 The device side exists three times: :class:`~firmware_bridge.device.DeviceModel` (bytes in,
 bytes out), :class:`~firmware_bridge.emulator.Emulator` (that model behind a real pty, with
-paced output, telemetry and capture audio) and the C99 reference in ``firmware/``.
+paced output, telemetry, capture audio and the host's preset validation at commit: the reference
+validator) and the C99 reference in ``firmware/`` (framing, size and CRC checks only).
 """
 
 from firmware_bridge.client import Capture, Client, PushResult

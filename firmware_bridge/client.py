@@ -209,6 +209,8 @@ class Client:
                         hint = ""
                         if frame.payload[0] == Status.BAD_ARG:
                             hint = m.valid_range(type_, self.info.num_programs if self.info else None)
+                        elif frame.payload[0] == Status.BAD_PRESET:  # the device says why, in words
+                            hint = frame.payload[1:].decode("utf-8", "replace")
                         raise DeviceNack(type_.name, frame.payload[0], hint, frame.payload[1:])
                     return frame.payload[1:]
                 if self._lost is not None:
@@ -281,7 +283,10 @@ class Client:
 
         If the device still holds part of the same transfer (same slot, size and CRC) from an
         interrupted call, writing resumes there. A CRC mismatch at commit restarts once from zero.
-        ``progress(bytes_staged, size)`` is called after each chunk.
+        ``progress(bytes_staged, size)`` is called after each chunk. ``blob`` is first checked with
+        the host's preset validation (:func:`firmware_bridge.preset.validate_preset`; PresetError,
+        nothing sent); a device that checks content itself may still refuse the commit
+        (:class:`DeviceNack` ``BAD_PRESET``, its reason in the message).
         """
         max_bytes = self.info.preset_max_bytes if self.info else 1 << 16
         self._check_slot("slot", slot)

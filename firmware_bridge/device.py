@@ -65,6 +65,9 @@ class DeviceModel:
     config: DeviceConfig = field(default_factory=DeviceConfig)
     sensors: Callable[["DeviceModel"], m.Telemetry] | None = None
     clock_ms: Callable[[], int] = field(default=lambda: int(time.monotonic() * 1000))
+    #: content check at PRESET_COMMIT: ``(slot, blob) -> None`` (accepted) or the reason it is refused
+    #: (NACK BAD_PRESET, reply data = reason). None: blobs are opaque, as in the C reference.
+    preset_check: Callable[[int, bytes], str | None] | None = None
 
     def __post_init__(self) -> None:
         self.presets: list[bytes | None] = [None] * self.config.num_programs
@@ -172,6 +175,11 @@ class DeviceModel:
         if crc32(bytes(t.data)) != t.crc:
             self.transfer = None  # staged bytes are wrong: the host must start over
             return Status.CRC_MISMATCH, b""
+        reason = self.preset_check(slot, bytes(t.data)) if self.preset_check else None
+        if reason:
+            self.transfer = None  # refused content: the old preset stays
+            self.log(f"preset slot {slot} refused ({t.size} bytes): content check failed", m.LogLevel.WARNING)
+            return Status.BAD_PRESET, reason.encode()[:MAX_PAYLOAD - 1].decode("utf-8", "ignore").encode()
         self.presets[slot] = bytes(t.data)
         self.transfer = None
         self.log(f"preset slot {slot} committed ({t.size} bytes, crc {t.crc:08x})")

@@ -10,8 +10,16 @@ cannot keep up) new blocks are dropped and counted, as firmware would.
 Host -> device bytes are not paced (requests are small).
 
 Everything the emulator "measures" is synthetic: telemetry is a formula of time and state (see
-:meth:`Emulator._sensors`) and capture audio is two tones plus noise. Its HELLO reply sets
-:attr:`~firmware_bridge.messages.Capability.EMULATED` so hosts can label those values as emulated.
+:meth:`Emulator._sensors`) and capture audio is two tones plus noise, amplified by the static
+input/output curves of the active slot's preset (:meth:`Emulator.gain_db`), not by the real chain.
+Its HELLO reply sets :attr:`~firmware_bridge.messages.Capability.EMULATED` so hosts can label those
+values as emulated.
+
+Presets: at PRESET_COMMIT the emulated device runs the host's validator
+(:func:`firmware_bridge.preset.validate_preset`, i.e. :func:`hearsep.fitting.loads_preset`) on
+the staged bytes and refuses what the host would refuse (NACK ``BAD_PRESET``, the host's message
+as reply data, old preset kept). It is the reference validator of the protocol: the C reference
+(``firmware/``) checks framing, size and CRC only.
 """
 
 from __future__ import annotations
@@ -23,16 +31,23 @@ import os
 import select
 import threading
 import time
-import tomllib
 import tty
 
 import numpy as np
 
 from firmware_bridge import messages as m
 from firmware_bridge.device import CAPTURE_BLOCK_SAMPLES, DeviceConfig, DeviceModel
+from firmware_bridge.errors import PresetError
 from firmware_bridge.messages import MsgType
+from firmware_bridge.preset import validate_preset
+from hearsep.chain.curves import band_for_frequency, band_output_db_spl
+from hearsep.chain.params import ChainParams
 
-PROGRAM_GAIN_DB = (0.0, 6.0, -6.0, 3.0)
+#: emulated capture input: (frequency Hz, amplitude re full scale) of its two tones, and the noise's RMS
+CAPTURE_TONES = ((440.0, 0.1), (1000.0, 0.05))
+CAPTURE_NOISE_RMS = 0.01
+#: level of a full-scale sine (dB SPL) used for the capture input when the slot holds no preset
+DEFAULT_FULL_SCALE_DB_SPL = 110.0
 
 
 class Emulator:
@@ -48,7 +63,9 @@ class Emulator:
         self.start_s = time.monotonic()
         config = config or DeviceConfig(name="hearsep-emulator")
         config = dataclasses.replace(config, capabilities=config.capabilities | m.Capability.EMULATED)
-        self.device = DeviceModel(config, sensors=self._sensors, clock_ms=self._uptime_ms)
+        self.device = DeviceModel(config, sensors=self._sensors, clock_ms=self._uptime_ms,
+                                  preset_check=self._check_preset)
+        self._fitted: dict[bytes, ChainParams] = {}  # preset bytes -> resolved base settings
         self.audio_queue_blocks = audio_queue_blocks
         self.tx_fault = tx_fault
         self.tx_bytes = 0
@@ -112,25 +129,67 @@ class Emulator:
                            uptime_ms=int(t_s * 1000) & 0xFFFFFFFF, program=dev.program,
                            volume_db=dev.volume_db)
 
-    def gain_db(self) -> float:
-        """Gain of the emulated processing: program gain + volume + a preset's ``gain_db``."""
-        dev = self.device
-        gain = PROGRAM_GAIN_DB[dev.program % len(PROGRAM_GAIN_DB)] + dev.volume_db
-        blob = dev.presets[dev.program]
-        if blob:
-            try:
-                value = tomllib.loads(blob.decode()).get("gain_db", 0.0)
-                gain += float(value) if isinstance(value, (int, float)) else 0.0
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-                pass
-        return gain
+    def _check_preset(self, slot: int, blob: bytes) -> str | None:
+        """PRESET_COMMIT's content check: None if the host's validator accepts ``blob``, else its message."""
+        try:
+            preset = validate_preset(blob, self.device.config.preset_max_bytes, source=f"slot {slot}")
+        except PresetError as exc:
+            return str(exc)
+        self._fitted[bytes(blob)] = preset.resolve()
+        return None
+
+    def fitting(self) -> ChainParams | None:
+        """The resolved base settings of the preset in the active program's slot (None: empty slot)."""
+        blob = self.device.presets[self.device.program]
+        if blob is None:
+            return None
+        if blob not in self._fitted:  # put into the slot directly (tests), not through COMMIT
+            self._fitted[blob] = validate_preset(blob, self.device.config.preset_max_bytes).resolve()
+        return self._fitted[blob]
+
+    def volume_db(self) -> float:
+        """Volume applied (dB): the preset's ``volume.default_db`` plus the device's volume step, clipped to
+        the preset's ``volume.min_db..max_db`` (the chain's ``set_volume_db``); the step alone without a preset."""
+        params = self.fitting()
+        if params is None:
+            return float(self.device.volume_db)
+        v = params.volume_db + self.device.volume_db
+        return float(min(max(v, params.volume_min_db), params.volume_max_db))
+
+    def input_db_spl(self, amplitude: float) -> float:
+        """Level (dB SPL) of a sine of ``amplitude`` (re full scale) under the active preset's calibration."""
+        params = self.fitting()
+        full_scale = params.full_scale_db_spl if params is not None else DEFAULT_FULL_SCALE_DB_SPL
+        return full_scale + 20 * math.log10(amplitude)
+
+    def gain_db(self, frequency_hz: float = 1000.0, input_db_spl: float = 65.0) -> float:
+        """Emulated steady-state gain (dB) for a tone at ``frequency_hz`` and ``input_db_spl``.
+
+        With a preset: the static input/output curve of the band holding ``frequency_hz``
+        (:func:`hearsep.chain.curves.band_output_db_spl`: WDRC gain, :meth:`volume_db`, band and
+        broadband MPO) minus the input level. Without one: :meth:`volume_db`. No dynamics
+        (attack/release), no noise reduction: this is the emulator's stand-in for the chain.
+        """
+        params = self.fitting()
+        if params is None:
+            return self.volume_db()
+        band = params.bands[int(band_for_frequency(params, frequency_hz))]
+        out = band_output_db_spl(band, input_db_spl, self.volume_db(), params.broadband_mpo_db_spl)
+        return float(out) - input_db_spl
 
     def _audio_block(self, first_sample: int, n: int) -> bytes:
+        """Input: the :data:`CAPTURE_TONES` plus white noise; output: each tone scaled by its
+        :meth:`gain_db` at its level, the noise by the gain of the last (1 kHz) tone, clipped at full scale."""
         sr = self.device.config.sample_rate_hz
         t = (first_sample + np.arange(n)) / sr
-        x = (0.1 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.sin(2 * np.pi * 1000 * t)
-             + 0.01 * self._rng.standard_normal(n))
-        y = np.clip(x * 10 ** (self.gain_db() / 20), -1.0, 1.0)
+        noise = CAPTURE_NOISE_RMS * self._rng.standard_normal(n)
+        x, y, gain = noise.copy(), np.zeros(n), 1.0
+        for frequency_hz, amplitude in CAPTURE_TONES:
+            gain = 10 ** (self.gain_db(frequency_hz, self.input_db_spl(amplitude)) / 20)
+            tone = amplitude * np.sin(2 * np.pi * frequency_hz * t)
+            x += tone
+            y += gain * tone
+        y = np.clip(y + gain * noise, -1.0, 1.0)
         pcm_in = np.round(x * 32767).astype("<i2")
         pcm_out = np.round(y * 32767).astype("<i2")
         return m.AUDIO_HEADER.pack(first_sample, n) + pcm_in.tobytes() + pcm_out.tobytes()

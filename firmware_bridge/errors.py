@@ -26,6 +26,7 @@ class Status(enum.IntEnum):
     CRC_MISMATCH = 9   # staged preset does not match the CRC given at BEGIN/COMMIT
     INCOMPLETE = 10    # COMMIT before all bytes were written
     EMPTY_SLOT = 11    # PRESET_READ of a slot that holds no preset
+    BAD_PRESET = 12    # staged preset refused by the device's content check; data: the reason, UTF-8
 
 
 class BridgeError(HearsepError):
@@ -74,4 +75,4 @@ class ProtocolError(BridgeError):
 
 
 class PresetError(BridgeError):
-    """A preset blob is too large, not UTF-8, or not valid TOML."""
+    """A preset blob is empty, too large, not UTF-8, or not a preset the host accepts (hearsep.fitting)."""

@@ -1,32 +1,35 @@
-"""Presets on the link: the bytes of a TOML file, validated before they are sent or stored.
+"""Presets on the link: the bytes of a hearsep preset TOML file, validated before they are sent or stored.
 
-A blob is checked in two steps. The link checks: at most :data:`PRESET_MAX_BYTES` long, UTF-8,
-valid TOML (:mod:`tomllib`). Then, for a hearsep preset (one that declares ``schema_version``),
-the host's own schema and safety rules, :func:`hearsep.fitting.parse_preset`: the same MPO,
-21 CFR 800.30, gain-over-target and volume checks as ``hearsep preset validate``, so the device
-never accepts a preset the host would refuse. (The dependency points one way: firmware_bridge
-uses hearsep.fitting, never the reverse.)
+A blob is checked in two steps. The link checks: not empty, at most :data:`PRESET_MAX_BYTES`
+long, UTF-8. Then the host's own parser, schema and safety rules,
+:func:`hearsep.fitting.loads_preset`: ``schema_version``, unknown fields, ranges, the MPO ceiling,
+21 CFR 800.30, gain-over-target and volume checks, exactly as ``hearsep preset validate`` runs
+them, with the host's words. So a blob is accepted here only if the host would accept the same
+bytes as a preset file; a blob without ``schema_version`` is refused.
 
-Blobs without ``schema_version`` are opaque legacy blobs (the protocol tests push such toy
-presets); set :data:`REQUIRE_HEARSEP_SCHEMA` to refuse them too.
+The host client runs this before sending (:meth:`firmware_bridge.Client.push_preset`) and the
+emulated device runs it again at PRESET_COMMIT (:class:`firmware_bridge.Emulator`, NACK
+``BAD_PRESET`` with the reason), so the device never trusts the host to have checked.
+(The dependency points one way: firmware_bridge uses hearsep.fitting, never the reverse.)
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from firmware_bridge.errors import PresetError
 from hearsep.errors import ConfigError
+from hearsep.fitting import Preset, loads_preset
 
 PRESET_MAX_BYTES = 4096
-REQUIRE_HEARSEP_SCHEMA = False
 
 
-def validate_preset(blob: bytes, max_bytes: int = PRESET_MAX_BYTES, source: str = "preset") -> dict:
-    """Return the parsed TOML of ``blob``; raise :class:`PresetError` saying why it is unusable.
+def validate_preset(blob: bytes, max_bytes: int = PRESET_MAX_BYTES, source: str = "preset") -> Preset:
+    """Return the :class:`hearsep.fitting.Preset` that ``blob`` holds; raise :class:`PresetError` if unusable.
 
-    ``source`` (e.g. the file name) starts the message of a schema or safety refusal."""
+    ``max_bytes``: the device's store (bytes). ``source`` (e.g. the file name) starts the message of
+    a schema or safety refusal, which is the host's :class:`hearsep.errors.ConfigError` text unchanged.
+    """
     if not blob:
         raise PresetError("preset is empty")
     if len(blob) > max_bytes:
@@ -36,21 +39,13 @@ def validate_preset(blob: bytes, max_bytes: int = PRESET_MAX_BYTES, source: str 
     except UnicodeDecodeError as exc:
         raise PresetError(f"preset is not UTF-8 (byte {exc.start})") from None
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"preset is not valid TOML: {exc}") from None
-    if "schema_version" in doc or REQUIRE_HEARSEP_SCHEMA:
-        from hearsep.fitting import parse_preset
-
-        try:
-            parse_preset(doc, source)
-        except ConfigError as exc:
-            raise PresetError(str(exc)) from None
-    return doc
+        return loads_preset(text, source)
+    except ConfigError as exc:
+        raise PresetError(str(exc)) from None
 
 
 def load_preset(path: str | Path, max_bytes: int = PRESET_MAX_BYTES) -> bytes:
-    """Read and validate a preset file; return its bytes unchanged."""
+    """Read and validate a preset file; return its bytes unchanged (what ``hearsep device push-preset`` sends)."""
     try:
         blob = Path(path).read_bytes()
     except OSError as exc:

@@ -4,17 +4,23 @@ import pytest
 import soundfile as sf
 
 from firmware_bridge import Emulator
+from firmware_bridge.framing import crc32
 from hearsep.cli.main import main
+from hearsep.errors import ConfigError
+from hearsep.fitting import example_preset, loads_preset, save_preset
 
 
 def test_info_push_pull_capture(tmp_path, capsys):
-    preset = tmp_path / "quiet.toml"
-    preset.write_bytes(b'gain_db = 2.0\n')
+    preset = tmp_path / "n3.toml"  # what an audiologist pushes: the file hearsep fit writes
+    assert main(["fit", "--audiogram", "N3", "--rule", "nal-r", "--ear", "right", "-o", str(preset)]) == 0
+    capsys.readouterr()
+    blob = preset.read_bytes()
     with Emulator() as emu:
         assert main(["device", "info", "--port", emu.port]) == 0
         assert "device: hearsep-emulator\nfirmware: 0.1.0" in capsys.readouterr().out
         assert main(["device", "push-preset", str(preset), "--slot", "1", "--port", emu.port]) == 0
-        assert "(14 bytes, crc32 " in capsys.readouterr().out
+        assert f"({len(blob)} bytes, crc32 {crc32(blob):08x}) committed to slot 1" in capsys.readouterr().out
+        assert emu.device.presets[1] == blob
         out = tmp_path / "pulled.toml"
         assert main(["device", "pull-preset", "--slot", "1", "-o", str(out), "--port", emu.port]) == 0
         assert out.read_bytes() == preset.read_bytes()
@@ -42,11 +48,28 @@ def test_errors_are_one_line(tmp_path, capsys):
                                            "nothing was sent to the device\n")
         assert main(["device", "push-preset", str(bad), "--port", emu.port]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("hearsep device: error: preset is not valid TOML") and err.count("\n") == 1
+        assert err.startswith(f"hearsep device: error: {bad}: malformed TOML") and err.count("\n") == 1
         assert main(["device", "pull-preset", "--slot", "3", "--port", emu.port]) == 2
         assert "EMPTY_SLOT (11)" in capsys.readouterr().err
     assert main(["device", "info", "--port", str(tmp_path / "ttyACM0")]) == 2
     assert capsys.readouterr().err.startswith("hearsep device: error: cannot open")
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"schema_version = 1\n", b""),                               # a blob without schema_version
+    (b"broadband_db_spl = 110.0", b"broadband_db_spl = 125.0"),   # MPO above the 120 dB SPL ceiling
+])
+def test_push_preset_refuses_what_the_host_refuses_and_sends_nothing(tmp_path, capsys, old, new):
+    path = save_preset(example_preset("N3", "nal-r"), tmp_path / "n3.toml")
+    path.write_bytes(path.read_bytes().replace(old, new))
+    with pytest.raises(ConfigError) as host:
+        loads_preset(path.read_text(), str(path))
+    with Emulator() as emu:
+        frames = emu.device.reader.stats.frames
+        assert main(["device", "push-preset", str(path), "--slot", "1", "--port", emu.port]) == 2
+        assert emu.device.reader.stats.frames == frames and emu.device.presets[1] is None
+    captured = capsys.readouterr()
+    assert captured.err == f"hearsep device: error: {host.value}\n" and captured.out == ""
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -65,8 +88,7 @@ def test_errors_are_one_line(tmp_path, capsys):
     (["info", "--timeout-s", "0"], "reply timeout must be positive, got 0.0 s"),
 ])
 def test_bad_arguments_are_one_line_and_send_nothing(tmp_path, capsys, emu_port, argv, message):
-    preset = tmp_path / "p.toml"
-    preset.write_bytes(b"gain_db = 1.0\n")
+    preset = save_preset(example_preset("N3", "nal-r"), tmp_path / "p.toml")
     argv = [a.format(preset=preset, tmp=tmp_path) for a in argv]
     emu, port = emu_port
     before = emu.device.reader.stats.frames

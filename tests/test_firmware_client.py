@@ -1,7 +1,9 @@
 """firmware_bridge.client against the emulator, through pyserial on a real pty."""
 
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +12,19 @@ from firmware_bridge import Client, DeviceNack, Emulator, LinkError, LinkTimeout
 from firmware_bridge.device import DeviceConfig, DeviceModel
 from firmware_bridge.framing import Frame, FrameReader, crc32
 from firmware_bridge.messages import Capability, LogLevel
+from firmware_bridge.preset import load_preset
+from hearsep.fitting import example_preset, save_preset
 
-PRESET = b'name = "restaurant"\ngain_db = 4.0\n' + b"".join(b"band_%02d_gain_db = %d.5\n" % (i, i) for i in range(60))
+
+def host_preset_bytes(preset) -> bytes:
+    """The bytes ``hearsep device push-preset`` sends for ``preset``: the file save_preset writes."""
+    with tempfile.TemporaryDirectory() as folder:
+        return load_preset(save_preset(preset, Path(folder) / "preset.toml"))
+
+
+N3 = example_preset("N3", "nal-r")  # linear: one gain per band at every input level
+PRESET = host_preset_bytes(N3)
+OTHER = host_preset_bytes(example_preset("S2", "camfit-linear"))
 
 
 @pytest.fixture
@@ -45,13 +58,30 @@ def test_push_pull_preset_and_emulator_applies_it(emu):
             len(PRESET), crc32(PRESET), 0, len(PRESET))
         assert dev.pull_preset(1) == PRESET
         assert emu.device.presets[1] == PRESET
+        assert emu.fitting() is None and emu.gain_db() == 0.0  # program 0: empty slot, volume 0 dB
         dev.select_program(1)
-        assert emu.gain_db() == 6.0 + 4.0  # program 1 gain + the preset's gain_db
+        assert emu.fitting() == N3.resolve()
+        bands = N3.resolve().bands  # 440 Hz lies in the 500 Hz band (354..707), 1 kHz in the 1 kHz band
+        assert emu.gain_db(1000.0, 84.0) == pytest.approx(bands[2].gain_65_db)
+        dev.set_volume(10)  # +10 dB asked, the preset allows volume.max_db = +6 dB
+        assert emu.volume_db() == 6.0
+        assert emu.gain_db(440.0, 90.0) == pytest.approx(bands[1].gain_65_db + 6.0)
+        # 100 dB SPL in at 1 kHz + 19.6 dB + 6 dB would be 125.6 dB SPL: held at the 110 dB SPL MPO
+        assert emu.gain_db(1000.0, 100.0) == pytest.approx(110.0 - 100.0)
+        dev.set_volume(-6)
+        cap = dev.capture(0.3)
         assert dev.stats.retries == 0
+    assert cap.lost_samples == 0
+    # emulated output: each tone amplified by its band's gain at the applied volume (-6 dB)
+    spectrum_in, spectrum_out = np.abs(np.fft.rfft(cap.input)), np.abs(np.fft.rfft(cap.output))
+    for frequency_hz, band in ((440, bands[1]), (1000, bands[2])):
+        k = frequency_hz * len(cap.input) // 16000  # 0.3 s: a whole number of periods
+        gain_db = 20 * np.log10(spectrum_out[k] / spectrum_in[k])
+        assert gain_db == pytest.approx(band.gain_65_db - 6.0, abs=0.05)
 
 
 def test_disconnect_mid_transfer_keeps_old_preset_and_resumes(emu):
-    old = b"gain_db = 1.0\n"
+    old = OTHER
     with Client(emu.port) as dev:
         dev.push_preset(old, slot=0)
 

@@ -67,3 +67,30 @@ def test_retransmitted_request_is_answered_from_cache_not_reapplied():
     assert dev.receive(request) == first
     assert dev.rx_duplicates == 1
     assert dev.transfer.received == len(blob)
+
+
+def test_a_preset_check_refuses_at_commit_and_the_old_preset_stays():
+    # A bare DeviceModel (like the C reference and the vectors) stores blobs opaquely; with a
+    # preset_check (the emulator plugs in the host's validator) a refusal is BAD_PRESET + reason.
+    seen = []
+
+    def check(slot, blob):
+        seen.append((slot, blob))
+        return None if blob.startswith(b"ok") else "slot 1: not a preset"
+
+    dev = DeviceModel(preset_check=check, clock_ms=lambda: 0)
+    for seq, blob in ((1, b"ok 1\n"), (4, b"bad\n")):
+        _reply(dev, MsgType.PRESET_BEGIN, seq, m.PRESET_BEGIN.pack(1, len(blob), crc32(blob)))
+        _reply(dev, MsgType.PRESET_WRITE, seq + 1, m.U32.pack(0) + blob)
+        status, data = _reply(dev, MsgType.PRESET_COMMIT, seq + 2, m.PRESET_COMMIT.pack(1, crc32(blob)))
+    assert (status, data) == (Status.BAD_PRESET, b"slot 1: not a preset")
+    assert seen == [(1, b"ok 1\n"), (1, b"bad\n")]
+    assert dev.presets[1] == b"ok 1\n" and dev.transfer is None
+    logs = [m.LogLine.unpack(f.payload).text for f in dev.events]
+    assert logs[-1] == "preset slot 1 refused (4 bytes): content check failed"
+    # the reason is cut to fit one reply payload, on a UTF-8 character boundary
+    dev = DeviceModel(preset_check=lambda slot, blob: "\u00e9" * 600)
+    _reply(dev, MsgType.PRESET_BEGIN, 1, m.PRESET_BEGIN.pack(0, 3, crc32(b"abc")))
+    _reply(dev, MsgType.PRESET_WRITE, 2, m.U32.pack(0) + b"abc")
+    status, data = _reply(dev, MsgType.PRESET_COMMIT, 3, m.PRESET_COMMIT.pack(0, crc32(b"abc")))
+    assert status == Status.BAD_PRESET and data.decode() == "\u00e9" * 511 and dev.presets[0] is None

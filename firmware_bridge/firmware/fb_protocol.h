@@ -46,7 +46,8 @@ enum fb_status {
     FB_TOO_LARGE = 8,
     FB_CRC_MISMATCH = 9,
     FB_INCOMPLETE = 10,
-    FB_EMPTY_SLOT = 11
+    FB_EMPTY_SLOT = 11,
+    FB_BAD_PRESET = 12   /* content check failed (PROTOCOL.md section 4); this reference never sends it */
 };
 
 /* Frame-level errors (the Python FrameError.kind in brackets). */
