@@ -1,0 +1,79 @@
+"""tools/ship_default_model.py: the shipped model card is regenerated, byte for byte, from committed files."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+DEFAULT = REPO / "models" / "default"
+
+import ship_default_model as ship  # noqa: E402
+
+
+def test_committed_card_is_what_the_tool_renders_from_committed_files(tmp_path):
+    card = tmp_path / "MODEL_CARD.md"
+    assert ship.main(["--out", str(DEFAULT), "--card", str(card)]) == 0
+    assert card.read_text() == (DEFAULT / "MODEL_CARD.md").read_text()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    out = tmp_path / "model"
+    shutil.copytree(DEFAULT, out)
+    return out
+
+
+def test_verdicts_follow_the_bench_json(folder):
+    doc = json.loads((folder / ship.BENCH).read_text())
+    rows = {r["system"]: r for r in doc["summary"]}
+    rows["hearsep int8"]["si_sdri_db"] = rows["DTLN quantized"]["si_sdri_db"] + 0.01
+    rows["hearsep int8"]["compute_ms_per_s"] = rows["DTLN quantized"]["compute_ms_per_s"] - 0.1
+    (folder / ship.BENCH).write_text(json.dumps(doc))
+    card = ship.render_card(folder)
+    assert "* SI-SDRi at least DTLN quantized's: **met**" in card
+    assert "* compute per second of audio <= DTLN quantized's (whole Python step): **met**, 1.00x" in card
+    # a new peer in the JSON shows up in the card's tables without a change to the tool
+    new = dict(rows["DTLN float"], system="NewPeer 9000")
+    doc["summary"].append(new)
+    (folder / ship.BENCH).write_text(json.dumps(doc))
+    assert "| NewPeer 9000 |" in ship.render_card(folder)
+
+
+def test_without_a_bench_the_card_says_so(folder):
+    (folder / ship.BENCH).unlink()
+    card = ship.render_card(folder)
+    assert "against DTLN quantized: no bench in this folder" in card and "Side by side" not in card
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["eval"]["int8"]["si_sdri_db_mean"] = summary["eval"]["float32"]["si_sdri_db_mean"] - 0.25
+    (folder / "summary.json").write_text(json.dumps(summary))
+    assert "* int8 within 0.3 dB SI-SDRi of float: **met** on the 100 mixtures above\n  (-0.25 dB)." in \
+        ship.render_card(folder)
+
+
+def test_ship_copies_a_run_measures_and_renders(folder, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    for src, dst in ship.ARTEFACTS.items():
+        shutil.copyfile(folder / dst, run / src)
+    monkeypatch.chdir(REPO)  # the run's recipe path is relative to where training ran
+    out = tmp_path / "shipped"
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    shutil.copyfile(folder / ship.BENCH, bench / ship.BENCH)
+    assert ship.main([str(run), "--out", str(out), "--bench", str(bench)]) == 0
+    timing = json.loads((out / ship.TIMING).read_text())
+    assert timing["int8"]["invokes"] == 3000 and 0 < timing["int8"]["p50_us"] < timing["int8"]["max_us"]
+    assert (out / ship.RECIPE).read_text() == (REPO / "tools/recipes/default.toml").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert f"int8 {timing['int8']['p50_us']:.1f} us, float32 {timing['float32']['p50_us']:.1f} us" in card
+
+
+def test_bad_inputs_are_one_line(tmp_path, capsys):
+    assert ship.main([str(tmp_path / "norun"), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"ship_default_model: error: {tmp_path / 'norun'} has no model.tflite: not a finished training run\n"
+    assert ship.main(["--out", str(tmp_path)]) == 2
+    assert "has no summary.json" in capsys.readouterr().err
