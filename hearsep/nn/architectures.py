@@ -53,6 +53,10 @@ class Architecture:
         """``{"mask_kind", "df_order", "df_bins"}`` of the output (contract fields); a real mask here."""
         return {"mask_kind": "real", "df_order": 0, "df_bins": 0}
 
+    def describe(self, bins: int) -> str:
+        """One line for a model card: the layers per frame and what the output is."""
+        raise NotImplementedError
+
 
 _REGISTRY: dict[str, type[Architecture]] = {}
 
@@ -93,6 +97,11 @@ class GRUMask(Architecture):
 
     name = "gru"
     defaults = {"units": 128, "input_units": 128, "layers": 2}
+
+    def describe(self, bins: int) -> str:
+        p = self.params
+        return (f"Dense({p['input_units']}, relu) -> {p['layers']} x GRU({p['units']}) -> Dense({bins}, sigmoid) "
+                "= a real gain per bin")
 
     def sequence(self, bins: int) -> keras.Model:
         p = self.params
@@ -146,6 +155,16 @@ class GRUDeepFilter(GRUMask):
             raise ConfigError(f"gru-df: output must be 'deep-filter' or 'complex', not {p['output']!r}")
         if p["output"] == "deep-filter" and not (p["df_order"] >= 1 and 1 <= p["df_bins"] <= bins):
             raise ConfigError(f"gru-df: need df_order >= 1 and 1 <= df_bins <= {bins}")
+
+    def describe(self, bins: int) -> str:
+        p = self.params
+        core = f"Dense({p['input_units']}, relu) -> {p['layers']} x GRU({p['units']}) -> "
+        if p["output"] == "complex":
+            return core + (f"Dense({bins}, sigmoid) + {p['tap_scale']} x tanh(Dense({2 * bins})) = a complex mask "
+                           "per bin (real part: gain + residual, imaginary part)")
+        return core + (f"Dense({bins}, sigmoid) = a real gain per bin, and {p['tap_scale']} x tanh(Dense("
+                       f"{self._taps(bins)})) = complex deep-filter taps over the current and {p['df_order'] - 1} past "
+                       f"frames on the lowest {p['df_bins']} bins, added to the gained spectrum")
 
     def output_spec(self) -> dict:
         p = self.params
@@ -211,6 +230,11 @@ class TCNMask(Architecture):
 
     name = "tcn"
     defaults = {"channels": 96, "kernel": 3, "blocks": 6}
+
+    def describe(self, bins: int) -> str:
+        p = self.params
+        return (f"Dense({p['channels']}, relu) -> {p['blocks']} x residual causal Conv1D({p['channels']}, "
+                f"kernel {p['kernel']}, dilation 2^i) -> Dense({bins}, sigmoid) = a real gain per bin")
 
     def _history(self, i: int) -> int:
         return (self.params["kernel"] - 1) * (2 ** i)
