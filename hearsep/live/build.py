@@ -30,6 +30,17 @@ def load_chain_params(preset: str | Path | None, program: str | None = None):
     return loaded.resolve(program)
 
 
+def preset_chain(preset: str | Path | None, program: str | None, contract):
+    """The hearing-aid chain (a ``HopChain``) that ``preset``/``program`` configure for
+    ``contract``'s STFT frame; ``None`` without a preset."""
+    params = load_chain_params(preset, program)
+    if params is None:
+        return None
+    from hearsep.chain import build_chain
+
+    return build_chain(params, contract)
+
+
 def make_enhancer(model: str | Path | None = None, preset: str | Path | None = None, program: str | None = None,
                   *, num_threads: int = 1):
     """A :class:`hearsep.runtime.enhancer.StreamingEnhancer` for ``model`` (default: the shipped
@@ -38,14 +49,8 @@ def make_enhancer(model: str | Path | None = None, preset: str | Path | None = N
     from hearsep.runtime.enhancer import StreamingEnhancer
     from hearsep.runtime.separator import TFLiteSeparator
 
-    params = load_chain_params(preset, program)
     separator = TFLiteSeparator(resolve_model(model), num_threads=num_threads)
-    chain = None
-    if params is not None:
-        from hearsep.chain import build_chain
-
-        chain = build_chain(params, separator.contract)
-    return StreamingEnhancer(separator.contract, separator, chain)
+    return StreamingEnhancer(separator.contract, separator, preset_chain(preset, program, separator.contract))
 
 
 def make_processor(model: str | Path | None = None, preset: str | Path | None = None, program: str | None = None,
