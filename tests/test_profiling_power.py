@@ -199,12 +199,12 @@ def test_power_samples_integrate_by_the_trapezoidal_rule():
 
 def test_um25c_on_a_pty_integrates_the_set_power():
     with PtyMeter("UM25C", voltage_v=5.1, current_a=0.45) as meter:
-        src, note = open_power_source(f"um25c:{meter.port}")
+        src, _ = open_power_source(f"um25c:{meter.port}")
         rec = PowerRecorder(src, interval_s=0.02).start()
         time.sleep(0.4)
         r = rec.stop()
         src.close()
-    assert "UM25C" in note
+    assert src.description.startswith("UM25C on /dev/")
     assert r.samples > 5
     assert r.mean_w == pytest.approx(5.1 * 0.45, rel=0.02)
 
@@ -238,4 +238,4 @@ def test_open_power_source_names_and_auto(tmp_path):
     assert src is None and "rapl: no powercap zones" in note and "hwmon:" in note and "pi5:" in note
     rapl_tree(tmp_path, {"intel-rapl:0": 10})
     src, note = open_power_source("auto", tmp_path)
-    assert src.name == "rapl" and note.startswith("auto: found rapl")
+    assert src.name == "rapl" and note == "found by --power auto (tried rapl)"

@@ -38,6 +38,10 @@ def test_slow_hops_are_counted_as_misses_and_set_the_tail():
     assert r["misses"] == 6
     assert r["max_us"] >= 6000 and r["p50_us"] < 1000
     assert r["power_source"] == "none" and r["power_w"] is None and r["energy_j"] is None
+    assert "late_start_p99_us" not in r  # a paced-only measure
+    paced = profile_enhancer(SlowEveryTenth(0.0, hop_samples=320), np.zeros(320 * 15, np.float32), paced=True,
+                             warmup_hops=0).summary
+    assert 0 <= paced["late_start_p99_us"] <= paced["late_start_max_us"]
 
 
 def test_a_backlog_makes_the_next_hop_late_too():

@@ -246,7 +246,7 @@ class UMMeterSource(PowerSource):
 
 def open_power_source(spec: str, sysfs_root: str | Path = "/sys",
                       pi5_command: Callable[[], str] | None = None) -> tuple[PowerSource | None, str]:
-    """The source named by ``spec`` (see :data:`SOURCES`) and a note on what was found.
+    """The source named by ``spec`` (see :data:`SOURCES`) and a note on how it was found.
 
     ``none`` returns ``(None, ...)``. ``auto`` tries rapl, hwmon, pi5 in turn and returns the
     first that reads, or ``(None, "no power source: rapl: ...; hwmon: ...")`` naming why each
@@ -260,7 +260,7 @@ def open_power_source(spec: str, sysfs_root: str | Path = "/sys",
         for name in ("rapl", "hwmon", "pi5"):
             try:
                 src = open_power_source(name, sysfs_root, pi5_command)[0]
-                return src, f"auto: found {src.name}"
+                return src, f"found by --power auto (tried {', '.join(['rapl', 'hwmon', 'pi5'][:len(reasons) + 1])})"
             except PowerSourceError as exc:
                 reasons.append(str(exc))
         return None, "no power source found: " + "; ".join(reasons)
@@ -277,7 +277,7 @@ def open_power_source(spec: str, sysfs_root: str | Path = "/sys",
         src = UMMeterSource(arg)
     else:
         raise PowerSourceError(f"unknown power source {spec!r} (known: {', '.join(SOURCES)})")
-    return src, f"{src.name}: {src.description}"
+    return src, ""
 
 
 @dataclass

@@ -167,6 +167,9 @@ def profile_enhancer(enhancer, audio: np.ndarray, *, paced: bool = False, power:
     s["rtf"] = float(proc_ns.sum()) / 1e9 / audio_s
     s["rtf_definition"] = RTF_DEFINITION
     s["misses"] = int(missed_hops(times, hop_ns).size)
+    if paced:  # how late each hop started after its input was complete: the scheduler's share
+        late = percentiles_us(times.start_ns - times.due_ns)
+        s["late_start_p99_us"], s["late_start_max_us"] = late["p99_us"], late["max_us"]
     s["miss_rule"] = "output ready more than one hop after the hop's last input sample arrived"
     s["cpu_percent"] = 100.0 * cpu_s / wall_s
     s["peak_rss_mb"] = peak_rss_mb()

@@ -19,6 +19,8 @@ ROWS = (
     ("p50_us", "hop time p50", "µs"), ("p90_us", "hop time p90", "µs"), ("p99_us", "hop time p99", "µs"),
     ("p999_us", "hop time p99.9", "µs"), ("max_us", "hop time max", "µs"), ("mean_us", "hop time mean", "µs"),
     ("rtf", "real-time factor (processing / audio time)", ""), ("misses", "deadline misses", "hops"),
+    ("late_start_p99_us", "paced: start after input complete, p99", "µs"),
+    ("late_start_max_us", "paced: start after input complete, max", "µs"),
     ("cpu_percent", "CPU use of one core", "%"), ("peak_rss_mb", "peak RSS", "MB"),
     ("invoke_mean_us", "model invoke mean", "µs"), ("rest_mean_us", "rest of the hop mean", "µs"),
     ("idle_w", "idle power", "W"), ("power_w", "mean power", "W"), ("power_above_idle_w", "power above idle", "W"),
@@ -63,7 +65,9 @@ def headline(s: dict) -> str:
 def _rows(s: dict) -> list[list[str]]:
     rows = []
     for key, label, unit in ROWS:
-        v = s.get(key)
+        if key not in s:  # e.g. the paced-only rows of an unpaced run
+            continue
+        v = s[key]
         frac = s.get(key[:-3] + "_of_hop") if key.endswith("_us") else None
         extra = f" ({100 * frac:.1f}% of hop)" if frac is not None else ""
         rows.append([label, _fmt(v) + (f" {unit}" if unit and v is not None else "") + extra])
