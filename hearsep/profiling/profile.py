@@ -187,9 +187,15 @@ def profile_enhancer(enhancer, audio: np.ndarray, *, paced: bool = False, power:
     s.update(power_summary(reading, idle, audio_s, power, power_note))
     s["machine"] = machine_info(sysfs_root)
     pt, pw = [], []
-    if reading is not None and power is not None and power.kind == "power":
-        pt = [t - reading.times_s[0] for t in reading.times_s]
-        pw = list(reading.values)
+    if reading is not None:  # the power trace for the plot: samples, or counter differences
+        t = np.asarray(reading.times_s) - reading.times_s[0]
+        v = np.asarray(reading.values)
+        if power.kind == "power":
+            pt, pw = t.tolist(), v.tolist()
+        elif t.size > 1:
+            dt = np.diff(t)
+            ok = dt > 0
+            pt, pw = ((t[:-1] + t[1:]) / 2)[ok].tolist(), (np.diff(v)[ok] / dt[ok]).tolist()
     return ProfileResult(s, proc_ns / 1000.0, resp_ns / 1000.0, pt, pw)
 
 
