@@ -53,5 +53,5 @@ def run(args) -> int:
         print(f"ExecStart: {st['exec_start']}")
         print(f"real-time: {'SCHED_FIFO' if st['realtime'] else 'no'}")
     if st["enabled"] is not None:
-        print(f"systemd: {st['enabled']}, {st['active']}")
+        print(f"systemd: {st['enabled']}" + ("" if st["active"] == st["enabled"] else f", {st['active']}"))
     return 0

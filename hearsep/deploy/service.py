@@ -139,6 +139,10 @@ def unit_status(root: str | Path = "/", name: str = DEFAULT_NAME, runner: Runner
         out["exec_start"] = m.group(1) if m else None
         out["realtime"] = bool(re.search(r"^CPUSchedulingPolicy=fifo$", text, re.M))
     if Path(root).resolve() == Path("/"):
-        out["enabled"] = runner(["is-enabled", f"{name}.service"])[1] or None
-        out["active"] = runner(["is-active", f"{name}.service"])[1] or None
+        rc, enabled = runner(["is-enabled", f"{name}.service"])
+        if rc == 127:  # no systemd here (a container, a non-systemd distribution)
+            out["enabled"] = out["active"] = "systemctl not found"
+        else:
+            out["enabled"] = enabled or None
+            out["active"] = runner(["is-active", f"{name}.service"])[1] or None
     return out
