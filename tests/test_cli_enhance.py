@@ -118,3 +118,84 @@ def test_console_errors_have_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "hearsep.cli.main", "enhance", str(tmp_path / "x.wav"), "-o",
                         str(tmp_path / "y.wav")], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("hearsep enhance: error:")
+
+
+def test_streamed_file_equals_the_whole_signal_path(tmp_path, capsys, model, monkeypatch):
+    from hearsep import Enhancer
+    from hearsep.audio import io
+
+    src = _wav(tmp_path / "in.wav", 0.7, 44100, 2)
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 1000)  # many blocks, lengths unrelated to the hop
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "streamed.wav"), "--model", str(model))
+    assert code == 0, err
+    audio, info = io.read_audio(src)
+    whole = Enhancer(model, sample_rate_hz=info.sample_rate_hz, channels=info.channels).enhance(audio)
+    io.write_audio(tmp_path / "whole.wav", whole, info.sample_rate_hz, subtype=info.subtype)
+    streamed, _ = sf.read(tmp_path / "streamed.wav", dtype="int16")
+    reference, _ = sf.read(tmp_path / "whole.wav", dtype="int16")
+    np.testing.assert_array_equal(streamed, reference)
+
+
+def test_clipped_samples_are_counted_not_normalised(tmp_path, capsys, model, monkeypatch):
+    from hearsep.runtime.api import Enhancer
+
+    src = _wav(tmp_path / "in.wav", 0.25)  # 4000 samples, PCM_16
+
+    def overshooting(self, blocks):  # stands in for a model output beyond full scale
+        for _ in blocks:
+            pass
+        y = np.full((1, 4000), 0.25, np.float32)
+        y[0, :3] = [1.5, -3.0, 1.2]
+        yield y
+
+    monkeypatch.setattr(Enhancer, "enhance_stream", overshooting)
+    code, out, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.wav"), "--model", str(model))
+    assert code == 0, err
+    assert "3 samples clipped at full scale" in out
+    y, _ = sf.read(tmp_path / "o.wav", dtype="float32")
+    np.testing.assert_allclose(y[:4], [1.0, -1.0, 1.0, 0.25], atol=1e-4)  # clipped, the rest not rescaled
+    np.testing.assert_allclose(y[4:], 0.25, atol=1e-4)
+
+
+def test_truncated_wav_is_one_line_and_no_output(tmp_path, capsys, model):
+    src = _wav(tmp_path / "full.wav", 1.0)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(src.read_bytes()[:44 + 2 * 4000])
+    code, _, err = _run(capsys, "enhance", str(cut), "-o", str(tmp_path / "o.wav"), "--model", str(model))
+    assert code == 2 and "header says 16000" in err and "holds 4000" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("threads", ["0", "-1"])
+def test_threads_are_checked_at_the_edge(tmp_path, capsys, model, threads):
+    src = _wav(tmp_path / "in.wav")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.wav"), "--model", str(model),
+                        "--threads", threads)
+    assert code == 2 and "--threads must be >= 1" in err and "model" not in err.split("(")[0]
+
+
+def test_help_says_more_threads_are_slower(capsys):
+    with pytest.raises(SystemExit):
+        main(["enhance", "--help"])
+    assert "more threads are slower" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("target,expect", [("dir.wav", "is a directory"), ("missing/o.wav", "does not exist"),
+                                           ("o.mp3", "suffix")])
+def test_output_is_checked_before_the_model_is_even_opened(tmp_path, capsys, target, expect):
+    (tmp_path / "dir.wav").mkdir()
+    src = _wav(tmp_path / "in.wav")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / target), "--model",
+                        str(tmp_path / "no-such-model.tflite"))
+    assert code == 2 and expect in err and "model" not in err  # failed on the output, first
+
+
+def test_missing_edgetpu_library_is_one_clean_line(tmp_path, model):
+    src = _wav(tmp_path / "in.wav", 0.1)
+    r = subprocess.run([sys.executable, "-m", "hearsep.cli.main", "enhance", str(src), "-o", str(tmp_path / "o.wav"),
+                        "--model", str(model), "--delegate", "edgetpu"], capture_output=True, text=True, timeout=120)
+    if r.returncode == 0:
+        pytest.skip("an Edge TPU runtime is installed here")
+    assert r.returncode == 2 and "Edge TPU delegate unavailable" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o.wav").exists()
