@@ -138,11 +138,12 @@ def unit_status(root: str | Path = "/", name: str = DEFAULT_NAME, runner: Runner
         m = re.search(r"^ExecStart=(.*)$", text, re.M)
         out["exec_start"] = m.group(1) if m else None
         out["realtime"] = bool(re.search(r"^CPUSchedulingPolicy=fifo$", text, re.M))
-    if Path(root).resolve() == Path("/"):
+    if out["installed"] and Path(root).resolve() == Path("/"):
         rc, enabled = runner(["is-enabled", f"{name}.service"])
         if rc == 127:  # no systemd here (a container, a non-systemd distribution)
             out["enabled"] = out["active"] = "systemctl not found"
-        else:
-            out["enabled"] = enabled or None
-            out["active"] = runner(["is-active", f"{name}.service"])[1] or None
+        else:  # "enabled"/"disabled", "active"/"failed"...; or the first line of why not
+            out["enabled"] = enabled.splitlines()[0] if enabled else None
+            active = runner(["is-active", f"{name}.service"])[1]
+            out["active"] = active.splitlines()[0] if active else None
     return out
