@@ -48,6 +48,10 @@ def test_enable_on_slash_calls_systemctl_in_order(tmp_path, preset, monkeypatch)
     monkeypatch.setattr(service, "unit_path", lambda root="/", name="x": tmp_path / f"{name}.service")
     install_unit(render_unit(preset), "/", "hearsep-live", enable=True, runner=lambda a: (calls.append(a), (0, ""))[1])
     assert calls == [["daemon-reload"], ["enable", "--now", "hearsep-live.service"]]
+    answers = {"is-enabled": "enabled", "is-active": "active\n(extra line)"}
+    st = unit_status("/", "hearsep-live", runner=lambda a: (0, answers[a[0]]))
+    assert (st["installed"], st["enabled"], st["active"]) == (True, "enabled", "active")
+    assert unit_status("/", "hearsep-live", runner=lambda a: (127, ""))["enabled"] == "systemctl not found"
     calls.clear()
     uninstall_unit("/", "hearsep-live", runner=lambda a: (calls.append(a), (0, ""))[1])
     assert calls[0] == ["disable", "--now", "hearsep-live.service"]
