@@ -36,7 +36,13 @@ def test_table_names_each_figure_with_what_the_preset_asks(capsys):
     (["--preset", str(PRESET), "--program", "nope"], "nope"),
     (["--preset", str(PRESET), "--png", "/nonexistent/dir/x.png"], "does not exist"),
 ])
-def test_bad_input_is_one_line_exit_2_nothing_written(argv, needle, capsys):
+def test_bad_input_is_one_line_exit_2_nothing_written(argv, needle, capsys, monkeypatch):
+    from hearsep.eval import testbox
+
+    def no_measuring(self):  # every bad input must be refused before the measurements start
+        raise AssertionError("measured before checking the input")
+
+    monkeypatch.setattr(testbox.Testbox, "measure", no_measuring)
     assert main(["testbox", *argv, "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err
