@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             ("callback CPU p50", lambda s, c: f"{s.cpu_p50_us:.0f} us ({s.fraction_of_period(s.cpu_p50_us):.1%})"),
             ("callback CPU p99.9", lambda s, c: f"{s.cpu_p999_us:.0f} us ({s.fraction_of_period(s.cpu_p999_us):.1%})"),
             ("real-time factor", lambda s, c: f"{s.rtf:.4f}"),
-            ("latency (+1 period)", lambda s, c: f"{s.latency_ms:.2f} ms"),
+            ("latency w/o server", lambda s, c: f"{s.latency_ms:.2f} ms"),
             ("audio intact", lambda s, c: "yes" if c.ok else f"NO ({c})"),
             ("ended", lambda s, c: s.ended)]
     print(f"{'':<22}{'pass-through':>24}{'model + preset':>24}")

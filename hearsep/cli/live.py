@@ -61,8 +61,11 @@ def run(args) -> int:
 
     def started(info):
         ports = f" (JACK {info['in_port']} -> {info['out_port']})" if info["in_port"] else ""
+        server = info["server_frames"]
+        server_text = (f" + {1000.0 * server / rate:.2f} ms JACK-reported port latency"
+                       if server is not None else " + the audio server's")
         print(f"live: {info['input'].name} -> {info['output'].name} at {info['rate_hz']} Hz{ports}, "
-              f"latency {1000.0 * processor.latency_samples / rate:.2f} ms + the server's; "
+              f"latency {1000.0 * processor.latency_samples / rate:.2f} ms{server_text}; "
               "Ctrl-C to stop", file=sys.stderr, flush=True)
 
     stop = threading.Event()

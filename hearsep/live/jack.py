@@ -76,6 +76,11 @@ def connect(source: str, destination: str) -> None:
                              f"{(out.stderr or out.stdout).strip().splitlines()[-1:] or 'no reason given'}")
 
 
+def disconnect(source: str, destination: str) -> None:
+    """Undo a connection (absent is fine)."""
+    _run([_tool("jack_disconnect"), source, destination])
+
+
 def connections(port: str) -> list[str]:
     """The ports connected to ``port``."""
     out = _run([_tool("jack_lsp"), "-c", port])

@@ -30,7 +30,7 @@ from hearsep.live.stream import LoopbackProbe, run_loopback
 from hearsep.live.summary import LiveSummary
 
 
-def click_train(rate_hz: int, clicks: int = 4, first_s: float = 0.3, spacing_s: float = 0.25,
+def click_train(rate_hz: int, clicks: int = 4, first_s: float = 0.5, spacing_s: float = 0.25,
                 amplitude: float = 0.5, tail_s: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """``(signal, click_positions)``: single-sample clicks of ``amplitude`` (linear, full scale 1.0),
     the first at ``first_s`` and then every ``spacing_s`` seconds, followed by ``tail_s`` of silence."""

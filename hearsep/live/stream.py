@@ -88,7 +88,7 @@ class _Stream:
                                  f"{device_out.name!r}: {str(exc).split(' [PaErrorCode')[0]}") from None
         self.in_port = self.out_port = None
         self.on_jack = on_jack
-        self.abandoned = False
+        self.abandoned = self.closed = False
         if on_jack:
             new = [p for p in jack.ports() if p not in before]
             ins = [p for p in new if p.rsplit(":", 1)[-1].startswith("in")]
@@ -108,12 +108,13 @@ class _Stream:
     def close(self) -> None:
         """Stop and close; after the server went away, abandon the stream instead (PortAudio's
         JACK host API waits forever for a stop the dead server never acknowledges)."""
-        if self.abandoned:
+        if self.abandoned or self.closed:
             return
         if not self.active and not jack_alive(self):
             self.abandoned = True
             abandon_portaudio()
             return
+        self.closed = True
         try:
             self.stream.stop()
         except Exception:  # the server may already be gone: nothing left to stop
@@ -182,7 +183,9 @@ def run_live(processor: LiveProcessor, *, input_device=None, output_device=None,
     ``processor.device_rate_hz``. On a JACK server started with autoconnect off, the stream's
     ports are wired to the first ``system`` capture and playback ports (``connect_system``).
     ``on_start(stream_info)`` is called once the stream runs (``stream_info``: dict with the
-    devices and JACK ports). Returns the run's :class:`LiveSummary`.
+    devices, the JACK ports and ``server_frames``: the capture + playback latency JACK reports on
+    the ports the stream is connected to, the server's part of mic -> earpiece; None off JACK).
+    Returns the run's :class:`LiveSummary`.
     """
     sd, dev_in, dev_out, rate, on_jack = _devices(input_device, output_device, processor.device_rate_hz)
     stream = _Stream(sd, processor, rate, dev_in, dev_out, on_jack)
@@ -199,8 +202,8 @@ def run_live(processor: LiveProcessor, *, input_device=None, output_device=None,
         with _gc_frozen():
             stream.start()
             if on_start is not None:
-                on_start({"input": dev_in, "output": dev_out, "rate_hz": rate,
-                          "in_port": stream.in_port, "out_port": stream.out_port})
+                on_start({"input": dev_in, "output": dev_out, "rate_hz": rate, "in_port": stream.in_port,
+                          "out_port": stream.out_port, "server_frames": _server_frames(stream)})
             ended = _wait([stream], lambda: frames_wanted is not None and processor.frames >= frames_wanted, stop)
             stream.close()
     finally:
@@ -208,14 +211,27 @@ def run_live(processor: LiveProcessor, *, input_device=None, output_device=None,
     return summarize(processor, ended)
 
 
+def _server_frames(stream: _Stream) -> int | None:
+    """Capture latency of the ports feeding the stream + playback latency of those it feeds (JACK)."""
+    if not stream.on_jack:
+        return None
+    sources, sinks = jack.connections(stream.in_port), jack.connections(stream.out_port)
+    capture = max((jack.port_latency_frames(p)["capture"][1] for p in sources), default=0)
+    playback = max((jack.port_latency_frames(p)["playback"][1] for p in sinks), default=0)
+    return capture + playback
+
+
 def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: threading.Event | None = None,
                  on_poll=None) -> tuple[LiveSummary, dict]:
     """Run ``processor`` with ``probe`` wired around it on the JACK server until the probe is done.
 
-    probe out -> runner in, runner out -> probe in (JACK connections, no ``system`` ports).
-    ``on_poll()`` is called every 20 ms while it runs (progress). Returns the runner's summary and ``{"server_frames": ..., "in_port": ..., "out_port": ...}``,
-    where ``server_frames`` is the latency JACK reports for the path (capture latency at the
-    runner's input + playback latency at its output; 0 between client ports).
+    probe out -> runner in, runner out -> probe in (JACK connections, no ``system`` ports: on a
+    server with autoconnect on, the connections PortAudio makes at start are removed; the probe's
+    first click should come 0.5 s in). ``on_poll()`` is called every 20 ms while it runs
+    (progress). Returns the runner's summary and ``{"server_frames": 0, "in_port": ...,
+    "out_port": ...}``: between client ports there is no driver, so the server adds no latency
+    beyond the one-period cycle (JACK's reported port latencies are not used here: with
+    autoconnect on they keep describing the removed ``system`` connections).
     """
     sd, dev_in, dev_out, rate, on_jack = _devices(None, None, processor.device_rate_hz)
     if not on_jack:
@@ -225,13 +241,18 @@ def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: thread
     try:
         prober = _Stream(sd, probe, rate, dev_in, dev_out, on_jack)
         try:
-            jack.connect(prober.out_port, runner.in_port)
-            jack.connect(runner.out_port, prober.in_port)
-            server_frames = (jack.port_latency_frames(runner.in_port)["capture"][1]
-                             + jack.port_latency_frames(runner.out_port)["playback"][1])
+            wanted = {(prober.out_port, runner.in_port), (runner.out_port, prober.in_port)}
+            for pair in wanted:
+                jack.connect(*pair)
             with _gc_frozen():
                 runner.start()
                 prober.start()
+                for port, is_input in ((runner.in_port, True), (prober.in_port, True),
+                                       (runner.out_port, False), (prober.out_port, False)):
+                    for other in jack.connections(port):
+                        pair = (other, port) if is_input else (port, other)
+                        if pair not in wanted:
+                            jack.disconnect(*pair)
                 ended = _wait([runner, prober], lambda: probe.finished, stop, on_poll)
                 prober.close()
                 runner.close()
@@ -239,5 +260,4 @@ def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: thread
             prober.close()
     finally:
         runner.close()
-    return summarize(processor, ended), {"server_frames": server_frames, "in_port": runner.in_port,
-                                         "out_port": runner.out_port}
+    return summarize(processor, ended), {"server_frames": 0, "in_port": runner.in_port, "out_port": runner.out_port}
