@@ -8,9 +8,10 @@ client ports) is the sum of
 - **resampling**: the two streaming resamplers' filter delays when the device rate is not the
   model's (:class:`hearsep.audio.resample.StreamingResampler`, whole samples by design);
 - **buffering**: one block period: a block's first sample waits for the whole block before the
-  callback sees it, so a feedback connection in a JACK graph arrives one cycle later (JACK's
-  graph order: a client's input connected to a port written later in the cycle is read in the
-  next cycle);
+  callback sees it. On the loopback the runner and the probe are two streams of one JACK client
+  (PortAudio's), which reads its input ports before writing its output ports in a cycle, so what
+  goes round the loop arrives one cycle later (observed with jackd2 1.9.21 in either stream
+  order; the loopback test fails if a server version behaves otherwise);
 - **server**: the latency JACK reports on the path's ports (``jack_lsp -l``): 0 between client
   ports; through ``system`` ports the driver's capture and playback latency.
 

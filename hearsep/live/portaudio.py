@@ -3,8 +3,10 @@
 ``sounddevice`` is imported here (and only when a function is called), never at ``import
 hearsep``: a machine without the PortAudio C library still runs everything offline. PortAudio
 lists a host API's devices when it is initialised, so a JACK server started later is missing
-until PortAudio is initialised again (:func:`load_sounddevice` with ``refresh=True``;
-sounddevice docs, "Initialization and termination": ``sd._terminate()`` / ``sd._initialize()``).
+until PortAudio is initialised again (:func:`load_sounddevice` with ``refresh=True``): the
+``sd._terminate()`` / ``sd._initialize()`` pair and the ``sd._initialized`` count are what the
+sounddevice maintainer points to for this (python-sounddevice issues #3 and #125); they stop any
+stream of this process, so they are only called while none runs.
 """
 
 from __future__ import annotations
