@@ -78,7 +78,8 @@ VOLUMES_PER_EXAMPLE = 3  # each example runs at the lowest, a drawn and the high
 @pytest.mark.slow
 @settings(max_examples=10_000 // VOLUMES_PER_EXAMPLE + 1, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
-@given(st.integers(0, len(PARAMS) - 1), st.floats(0.0, 1.0), st.integers(4, 16), st.lists(SIGNAL, min_size=1, max_size=2))
+@given(st.integers(0, len(PARAMS) - 1), st.floats(0.0, 1.0), st.integers(4, 16),
+       st.lists(SIGNAL, min_size=1, max_size=2))
 def test_no_output_sample_ever_exceeds_mpo(i, volume_pos, hops, parts):
     params = PARAMS[i]
     enhancer, chain = _enhancer(i)

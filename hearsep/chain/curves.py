@@ -51,7 +51,7 @@ def curve_arrays(bands) -> dict[str, np.ndarray]:
     }
 
 
-def _gain_db(level_db_spl, c: dict) -> np.ndarray:
+def curve_gain_db(level_db_spl, c: dict) -> np.ndarray:
     """Compression + expansion gain (dB) for band levels broadcast against ``c``'s ``(bands, 1)``."""
     lc = np.maximum(level_db_spl, c["threshold"])  # the compression part is read at max(L, T)
     x = np.maximum(lc, c["knee"]) - 65.0  # and held below the compression threshold
@@ -65,7 +65,7 @@ def band_gain_db(band: BandParams, input_db_spl) -> np.ndarray:
     Volume and output limits are not included (see :func:`band_output_db_spl`).
     """
     level = np.asarray(input_db_spl, float)
-    return _gain_db(level.reshape(1, -1), curve_arrays([band]))[0].reshape(level.shape)
+    return curve_gain_db(level.reshape(1, -1), curve_arrays([band]))[0].reshape(level.shape)
 
 
 def band_output_db_spl(band: BandParams, input_db_spl, volume_db: float = 0.0,
@@ -84,7 +84,7 @@ def gain_table_db(bands, levels_db_spl: np.ndarray, volume_db: float = 0.0, mpo:
     """
     c = curve_arrays(bands)
     levels = np.asarray(levels_db_spl, float)[None, :]
-    gain = _gain_db(levels, c) + volume_db
+    gain = curve_gain_db(levels, c) + volume_db
     return np.minimum(gain, c["mpo"] - levels) if mpo else gain
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hearsep.chain.curves import _gain_db, curve_arrays
+from hearsep.chain.curves import curve_arrays, curve_gain_db
 
 #: ANSI S3.22 step levels (dB SPL input) and the tolerances that end attack / release (dB)
 ANSI_LOW_DB_SPL, ANSI_HIGH_DB_SPL = 55.0, 90.0
@@ -81,7 +81,7 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
     l1, l2 = (ANSI_LOW_DB_SPL, ANSI_HIGH_DB_SPL) if rising else (ANSI_HIGH_DB_SPL, ANSI_LOW_DB_SPL)
     tol = ANSI_ATTACK_TOLERANCE_DB if rising else ANSI_RELEASE_TOLERANCE_DB
     p1, p2 = 10.0 ** (l1 / 10.0), 10.0 ** (l2 / 10.0)
-    g_final = _gain_db(np.full((n_bands, 1), l2), c)  # steady-state gain after the step
+    g_final = curve_gain_db(np.full((n_bands, 1), l2), c)  # steady-state gain after the step
     n = energy_fraction.shape[0] - 1
     d = np.full((n_bands, k), l1)
     last_bad = np.full((n_bands, k), -1)  # last hop whose output was outside the tolerance
@@ -92,7 +92,7 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
         # frame i after the step holds (i + 1) * hop new samples, weighted by the window's energy
         frac = energy_fraction[min((i + 1) * hop_samples, n)]
         d += coef * (10.0 * np.log10(p1 * (1.0 - frac) + p2 * frac) - d)
-        dev = np.abs(_gain_db(d, c) - g_final)
+        dev = np.abs(curve_gain_db(d, c) - g_final)
         bad = dev > tol
         settle = ~bad & (last_bad == i - 1)
         next_dev[settle] = dev[settle]
