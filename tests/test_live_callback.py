@@ -9,6 +9,7 @@ from hearsep.errors import ConfigError
 from hearsep.live.callback import LiveProcessor
 from hearsep.live.summary import summarize
 from hearsep.model.paths import DEFAULT_MODEL
+from hearsep.profiling.signals import speech_like_mixture
 from hearsep.runtime.enhancer import StreamingEnhancer
 from models_for_tests import tiny_contract
 
@@ -67,11 +68,9 @@ def feed(processor, x, frames):
     return y
 
 
-def speechlike(n, rate=16000, seed=0):
-    t = np.arange(n) / rate
-    rng = np.random.default_rng(seed)
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
-    return (0.2 * envelope * np.sin(2 * np.pi * 220 * t) + 0.02 * rng.normal(size=n)).astype(np.float32)
+def speechlike(n, rate=16000):
+    """``n`` samples of the profiler's speech-like mixture (speech-like sound + noise, 5 dB SNR)."""
+    return speech_like_mixture(n / rate, rate)[:n].astype(np.float32)
 
 
 @pytest.mark.parametrize("frames", [32, 20, 64, 96])

@@ -16,17 +16,16 @@ from hearsep.live import LiveProcessor, LoopbackProbe, measure_loopback_latency,
 from hearsep.live.build import make_processor
 from hearsep.live.verify import check_continuity
 from hearsep.model.paths import DEFAULT_MODEL
+from hearsep.profiling.signals import speech_like_mixture
 from hearsep.runtime.enhancer import StreamingEnhancer
 from jack_fixture import PERIOD_FRAMES, RATE_HZ, jack_server, jack_server_48k  # noqa: F401 (fixtures)
 
 HEARSEP = [sys.executable, "-m", "hearsep.cli.main"]
 
 
-def speechlike(n, rate=16000, seed=0):
-    t = np.arange(n) / rate
-    rng = np.random.default_rng(seed)
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
-    return (0.2 * envelope * np.sin(2 * np.pi * 220 * t) + 0.02 * rng.normal(size=n)).astype(np.float32)
+def speechlike(n, rate=16000):
+    """``n`` samples of the profiler's speech-like mixture (speech-like sound + noise, 5 dB SNR)."""
+    return speech_like_mixture(n / rate, rate)[:n].astype(np.float32)
 
 
 def test_loopback_latency_equals_the_budget_to_the_sample(jack_server):

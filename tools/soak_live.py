@@ -15,8 +15,8 @@ output, returned output).
     nice -n 10 python tools/soak_live.py --seconds 600 --json soak.json
 
 The input is dev-set speech and noise from the corpus (``--corpus``, default
-/work/shared/corpus or $HEARSEP_CORPUS) mixed at 5 dB SNR; without a corpus a synthetic
-speech-like signal (harmonics with a syllable-rate envelope, in noise; labelled so) is used.
+/work/shared/corpus or $HEARSEP_CORPUS) mixed at 5 dB SNR; without a corpus the synthetic
+speech-like mixture of :func:`hearsep.profiling.signals.speech_like_mixture` (labelled so).
 """
 
 from __future__ import annotations
@@ -64,14 +64,10 @@ def speech_in_noise(corpus: Path | None, rate_hz: int, samples: int, snr_db: flo
         mixed = mix_at_snr(loop_to_length(speech, samples), loop_to_length(noise, samples), snr_db,
                            level_dbfs=-25.0, level_of="mixture", max_peak=0.99).mixture
         return mixed.astype(np.float32), f"corpus dev speech ({len(speech_files)} files) + noise at {snr_db:g} dB SNR"
-    rng = np.random.default_rng(0)
-    t = np.arange(samples) / rate_hz
-    f0 = 140 + 40 * np.sin(2 * np.pi * 0.3 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate_hz
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
-    x = 0.1 * envelope * voiced + 0.02 * rng.normal(size=samples)
-    return x.astype(np.float32), "SYNTHETIC speech-like signal (no corpus found)"
+    from hearsep.profiling.signals import speech_like_mixture
+
+    x = speech_like_mixture(samples / rate_hz, rate_hz, snr_db=snr_db)[:samples]
+    return x.astype(np.float32), "SYNTHETIC speech-like mixture (hearsep.profiling.signals; no corpus found)"
 
 
 def run_one(label, processor, signal, period, fresh_enhancer, show_progress):
