@@ -44,8 +44,11 @@ def check_output_path(path: str | Path) -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = ".part") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed over ``path``.
+
+    ``suffix`` ends the temporary name, for writers that insist on one (Keras saves only to
+    ``*.keras``).
 
     The temporary file is removed on every exit path (exceptions, KeyboardInterrupt, SystemExit
     raised by a signal handler). The result honours the umask, or keeps the mode of the file it
@@ -54,7 +57,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = check_output_path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
     except OSError as exc:
         raise OutputError(f"cannot write in {folder}: {_reason(exc)}") from None
     os.close(fd)

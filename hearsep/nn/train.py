@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from hearsep.errors import ConfigError
-from hearsep.files import write_bytes, write_json, write_text
+from hearsep.files import atomic_path, write_bytes, write_json, write_text
 from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
 from hearsep.nn import data as data_mod
 
@@ -339,9 +339,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
         log.writerow(["step", "examples", "elapsed_s", "lr", "train_loss", "dev_loss", "dev_si_sdri_db"])
 
     def checkpoint():
-        tmp = ckpt_dir / "last.tmp.keras"
-        model.save(tmp)
-        os.replace(tmp, ckpt_dir / "last.keras")
+        with atomic_path(ckpt_dir / "last.keras", suffix=".keras") as tmp:
+            model.save(tmp)
         write_json(state_path, state)
 
     ds = data_mod.make_dataset(train_gen, t_cfg.batch_size, start_index=state["examples"])
@@ -453,7 +452,8 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
 
     run = Path(cfg.run_dir)
     t_cfg = cfg.train
-    model.save(run / "model.keras")
+    with atomic_path(run / "model.keras", suffix=".keras") as tmp:
+        model.save(tmp)
     step_model, states = arch.step(model)
     contract = contract_for(cfg, spec, states, info={"params": params, "train_steps": state["step"],
                                                      "train_time_s": round(state["elapsed_s"], 1)})
