@@ -21,3 +21,18 @@ def test_write_json_is_strict_json(tmp_path):
     assert path.read_text() == '{\n  "snr_db": null\n}\n'
     with pytest.raises(TypeError):
         json_text({"x": object()})
+
+
+def test_atomic_path_suffix_for_writers_that_need_one(tmp_path):
+    from hearsep.files import atomic_path
+
+    seen = []
+    with atomic_path(tmp_path / "m.keras", suffix=".keras") as tmp:
+        seen.append(tmp.name)
+        tmp.write_bytes(b"zip")
+    assert seen[0].startswith(".m.keras.") and seen[0].endswith(".keras")
+    assert (tmp_path / "m.keras").read_bytes() == b"zip" and [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "n.keras", suffix=".keras") as tmp:
+            raise RuntimeError("save failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temporary left, nothing half-written
