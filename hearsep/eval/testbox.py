@@ -293,6 +293,12 @@ def testbox_figure(report: dict, title: str = ""):
         d = report[key]
         line, = a1.semilogx(d["frequencies_hz"], d[y], "o-", ms=3, label=f"{label} (measured)")
         a1.semilogx(d["frequencies_hz"], d["expected_" + y], "--", color=line.get_color(), label=f"{label} (preset)")
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ticks = [f for f in (250, 500, 1000, 2000, 4000, 8000) if f <= max(report["ospl90"]["frequencies_hz"]) * 1.3]
+    a1.xaxis.set_major_locator(FixedLocator(ticks))
+    a1.set_xticklabels([f"{f / 1000:g}k" if f >= 1000 else f"{f}" for f in ticks])
+    a1.xaxis.set_minor_formatter(NullFormatter())
     a1.set_xlabel("frequency (Hz)")
     a1.set_ylabel("dB SPL (OSPL90) / dB (gain)")
     a1.grid(True, which="both", alpha=0.3)
@@ -310,7 +316,8 @@ def testbox_figure(report: dict, title: str = ""):
         env = np.asarray(a["envelope_db_spl"])
         t = np.arange(env.shape[0]) * a["envelope_step_ms"]
         a3.plot(t, env, lw=0.8, label=f"{freq} Hz: attack {a['attack_ms']:.1f} ms (preset {a['preset_attack_ms']:g}), "
-                                      f"release {a['release_ms']:.0f} ms (preset {a['preset_release_ms']:g})")
+                                      f"release {a['release_ms']:.0f} ms (preset {a['preset_release_ms']:g})"
+                                      + (", MPO-limited" if a["mpo_limited"] else ""))
     a3.set_xlabel("time (ms); tone 55 -> 90 -> 55 dB SPL")
     a3.set_ylabel("output envelope (dB SPL)")
     a3.grid(True, alpha=0.3)
