@@ -7,8 +7,10 @@ import pytest
 from hearsep.cli.main import main
 from hearsep.deploy.selftest import audio_check, run_selftest
 
-DEVICES = [{"name": "USB mic", "max_input_channels": 1, "max_output_channels": 0},
-           {"name": "USB earpiece", "max_input_channels": 0, "max_output_channels": 2}]
+from types import SimpleNamespace
+
+DEVICES = [SimpleNamespace(name="USB mic", max_input_channels=1, max_output_channels=0),
+           SimpleNamespace(name="USB earpiece", max_input_channels=0, max_output_channels=2)]
 
 
 def names(checks):

@@ -29,31 +29,33 @@ class Check:
         return f"{'PASS' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
-def _sounddevice_devices() -> list[dict]:
-    try:
-        import sounddevice
-    except (ImportError, OSError) as exc:  # OSError: the PortAudio library itself is missing
-        raise HearsepError(f"sounddevice/PortAudio unavailable ({exc}); on Raspberry Pi OS: sudo apt install libportaudio2")
-    return [dict(d) for d in sounddevice.query_devices()]
+def _portaudio_devices() -> list:
+    from hearsep.live import list_devices
+
+    return list_devices()[1]
 
 
-def audio_check(list_devices: Callable[[], list[dict]] = _sounddevice_devices) -> Check:
+def audio_check(list_devices: Callable[[], list] = _portaudio_devices) -> Check:
+    """PortAudio sees at least one input and one output device (``hearsep.live.list_devices``:
+    objects with ``name``, ``max_input_channels``, ``max_output_channels``)."""
     try:
         devices = list_devices()
     except HearsepError as exc:
         return Check("audio", False, str(exc))
-    ins = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
-    outs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
-    detail = f"{len(ins)} input device(s) ({', '.join(ins[:3]) or 'none'}), {len(outs)} output device(s) ({', '.join(outs[:3]) or 'none'})"
+    ins = [d.name for d in devices if d.max_input_channels > 0]
+    outs = [d.name for d in devices if d.max_output_channels > 0]
+    detail = (f"{len(ins)} input device(s) ({', '.join(ins[:3]) or 'none'}), "
+              f"{len(outs)} output device(s) ({', '.join(outs[:3]) or 'none'}); `hearsep devices` lists them")
     return Check("audio", bool(ins and outs), detail)
 
 
 def run_selftest(model=None, preset=None, program: str | None = None, delegate: str | None = None,
                  seconds: float = 2.0, margin: float = 0.5, check_audio: bool = True,
-                 list_devices: Callable[[], list[dict]] = _sounddevice_devices) -> list[Check]:
+                 list_devices: Callable[[], list] = _portaudio_devices) -> list[Check]:
     """All checks as :class:`Check` objects (a failed check never raises)."""
     from hearsep.model.paths import resolve_model
-    from hearsep.profiling.profile import chain_from_preset, profile_enhancer
+    from hearsep.live.build import preset_chain
+    from hearsep.profiling.profile import profile_enhancer
     from hearsep.profiling.signals import speech_like_mixture
     from hearsep.runtime.enhancer import StreamingEnhancer
     from hearsep.runtime.separator import TFLiteSeparator
@@ -76,7 +78,7 @@ def run_selftest(model=None, preset=None, program: str | None = None, delegate: 
             checks.append(Check("preset", False, "not checked: the chain is built for the model's frame, and the model failed"))
         else:
             try:
-                chain = chain_from_preset(preset, program, sep.contract)
+                chain = preset_chain(preset, program, sep.contract)
                 checks.append(Check("preset", True, f"{preset} validates; program {program or '(first)'} resolves "
                                                     f"and builds the chain (look-ahead {chain.latency_samples} samples)"))
             except HearsepError as exc:

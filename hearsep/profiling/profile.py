@@ -68,30 +68,17 @@ def profile_audio(sample_rate_hz: int, path: str | Path | None = None, seconds: 
 
 def load_enhancer(model=None, preset: str | Path | None = None, program: str | None = None,
                   num_threads: int = 1, delegate: str | None = None):
-    """A StreamingEnhancer for ``model`` (default: the shipped one) and, with ``preset``, the
-    hearing-aid chain resolved from it: ``load_preset(preset).resolve(program)`` ->
-    ``build_chain(params, contract)``. Returns ``(enhancer, model_path)``."""
+    """A StreamingEnhancer for ``model`` (default: the shipped one, on ``delegate`` if given)
+    and, with ``preset`` (TOML or ``example:NAME``), the hearing-aid chain it configures.
+    Returns ``(enhancer, model_path)``."""
+    from hearsep.live.build import preset_chain
     from hearsep.model.paths import resolve_model
     from hearsep.runtime.enhancer import StreamingEnhancer
     from hearsep.runtime.separator import TFLiteSeparator
 
     path = resolve_model(model)
     sep = TFLiteSeparator(path, num_threads=num_threads, delegate=delegate)
-    return StreamingEnhancer(sep.contract, sep, chain_from_preset(preset, program, sep.contract)), path
-
-
-def chain_from_preset(preset: str | Path | None, program: str | None, contract):
-    """The hearing-aid chain a preset configures for ``contract``'s STFT frame (``None`` without
-    a preset): the live runner's :func:`hearsep.live.build.load_chain_params` (a TOML path or
-    ``example:NAME``; validated) -> :func:`hearsep.chain.build_chain`."""
-    from hearsep.live.build import load_chain_params
-
-    params = load_chain_params(preset, program)
-    if params is None:
-        return None
-    from hearsep.chain import build_chain
-
-    return build_chain(params, contract)
+    return StreamingEnhancer(sep.contract, sep, preset_chain(preset, program, sep.contract)), path
 
 
 def missed_hops(times: HopTimes, hop_ns: int) -> np.ndarray:
