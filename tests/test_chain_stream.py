@@ -117,3 +117,7 @@ def test_parameters_the_chain_cannot_run_are_refused_naming_the_field():
         build_chain(wdrc_params(noise_reduction_db=-3.0), c)
     with pytest.raises(ConfigError, match="attack_ms"):
         build_chain(wdrc_params(attack_ms=0.0), c)
+    shifted = wdrc_params()
+    shifted = type(shifted)(**{**shifted.__dict__, "crossovers_hz": (354.0, 707.0, 1414.0, 2828.0, 3500.0)})
+    with pytest.raises(ConfigError, match="centre_hz 4000 Hz lies outside"):
+        build_chain(shifted, c)

@@ -58,7 +58,11 @@ def check_params(params: ChainParams) -> None:
     if not params.volume_min_db <= params.volume_max_db:
         raise ConfigError(f"chain: volume_min_db ({params.volume_min_db}) exceeds volume_max_db "
                           f"({params.volume_max_db})")
+    edges = (0.0, *params.crossovers_hz, math.inf)
     for i, b in enumerate(params.bands):
+        if not edges[i] <= b.centre_hz < edges[i + 1]:
+            raise ConfigError(f"chain: band {i}: centre_hz {b.centre_hz:g} Hz lies outside its band "
+                              f"[{edges[i]:g}, {edges[i + 1]:g}) Hz between the crossovers")
         for name in ("attack_ms", "release_ms"):
             if not getattr(b, name) > 0.0:
                 raise ConfigError(f"chain: band {i} ({b.centre_hz:g} Hz): {name} must be > 0 ms, "
