@@ -3,14 +3,15 @@ pass-through callback measured the same way in the same process.
 
 Both runs: a private ``jackd -d dummy`` at ``--rate`` / ``--period`` frames, the runner and the
 server pinned to the first CPU, a second process spinning on the last CPU (``--no-load`` to skip
-it), and a :class:`hearsep.live.LoopbackProbe`
-playing speech in noise into the runner and recording what comes back. Run 1 is the
-instrumented pass-through callback (``LiveProcessor(None)``); run 2 the default model with a
-typical preset (``example:N3``: NAL-R fit of the Bisgaard N3 audiogram). Printed side by side:
-blocks, safe-path blocks, xruns (PortAudio's flags) and their ratio to the baseline, callback
-time p50/p99/p99.9/max in us and % of the period, real-time factor, and whether any audio was
-dropped or repeated (:func:`hearsep.live.verify.check_continuity`: bit-exact input, replayed
-output, returned output).
+it), and a :class:`hearsep.live.LoopbackProbe` playing speech in noise into the runner and
+recording what comes back. Run 1 is the instrumented pass-through callback
+(``LiveProcessor(None)``); run 2 the default model with a typical preset, ``example:N3`` (NAL-R
+fit of the Bisgaard N3 audiogram). Each run is split into ``--segments`` parts played
+alternately (the order swapping every segment), so that both meet the same machine load over
+time. Printed side by side: blocks, safe-path blocks, xruns (PortAudio's flags) and their ratio
+to the baseline, callback time p50/p99/p99.9/max in us and % of the period (wall clock, and the
+callback thread's CPU time), real-time factor, and whether any audio was dropped or repeated
+(:func:`hearsep.live.verify.check_continuity`: bit-exact input, replayed output, returned output).
 
     nice -n 10 python tools/soak_live.py --seconds 600 --json soak.json
 
@@ -31,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+BASE, MODEL = "pass-through", "model + preset"
 #: the issue's targets
 P999_MAX_FRACTION = 0.5
 XRUN_MAX_RATIO = 1.2
@@ -70,27 +72,13 @@ def speech_in_noise(corpus: Path | None, rate_hz: int, samples: int, snr_db: flo
     return x.astype(np.float32), "SYNTHETIC speech-like mixture (hearsep.profiling.signals; no corpus found)"
 
 
-def run_one(label, processor, signal, period, fresh_enhancer, show_progress):
+def run_segment(processor, signal, period, fresh_enhancer, poll):
+    """One loopback run of ``signal`` through ``processor``; its summary and continuity check."""
     from hearsep.live import LoopbackProbe, run_loopback
     from hearsep.live.verify import check_continuity
 
     probe = LoopbackProbe(signal)
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=int(signal.shape[0] // processor.device_rate_hz), unit="s", desc=label, file=sys.stderr,
-                   leave=False, disable=None, mininterval=1.0)
-
-    def poll():
-        if bar is not None:
-            done = min(probe.position, signal.shape[0]) // processor.device_rate_hz
-            if done > bar.n:
-                bar.update(done - bar.n)
-
-    summary, _ = run_loopback(processor, probe, on_poll=poll)
-    if bar is not None:
-        bar.close()
+    summary, _ = run_loopback(processor, probe, on_poll=lambda: poll(probe.position))
     return summary, check_continuity(processor, probe, period, fresh_enhancer)
 
 
@@ -104,6 +92,8 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="example:N3", help="preset TOML or example:NAME (default example:N3)")
     parser.add_argument("--program", help="program inside the preset")
     parser.add_argument("--budget", type=float, default=0.75, help="safe-path budget, fraction of the period")
+    parser.add_argument("--segments", type=int, default=10,
+                        help="split each run into this many parts, played alternately (default 10)")
     parser.add_argument("--no-load", action="store_true", help="no second process loading the other core")
     parser.add_argument("--corpus", default=os.environ.get("HEARSEP_CORPUS", "/work/shared/corpus"))
     parser.add_argument("--json", metavar="FILE", help="write both summaries and the verdicts as JSON")
@@ -124,34 +114,83 @@ def main(argv=None) -> int:
         corpus = Path(args.corpus) if args.corpus and Path(args.corpus).is_dir() else None
         samples = int(args.seconds * args.rate)
         signal, described = speech_in_noise(corpus, args.rate, samples)
-        record = samples + args.rate  # room for the blocks of silence before the probe starts
-        hops = record // 32 + 1
+        segments = max(1, int(args.segments))
+        seg = samples // segments
+        record = seg + args.rate  # room for the blocks of silence before the probe starts
         make = lambda: make_enhancer(args.model, args.preset, args.program)  # noqa: E731
-        processors = {
-            "pass-through": (LiveProcessor(None, device_rate_hz=args.rate, record_samples=record), None),
-            "model + preset": (LiveProcessor(make(), device_rate_hz=args.rate, budget_fraction=args.budget,
-                                             record_samples=record, hop_log_hops=hops), make()),
-        }
+
+        def new_processor(label):
+            if label == BASE:
+                return LiveProcessor(None, device_rate_hz=args.rate, record_samples=record), None
+            return (LiveProcessor(make(), device_rate_hz=args.rate, budget_fraction=args.budget,
+                                  record_samples=record, hop_log_hops=record // 32 + 1), make())
+
+        bar = None
+        if not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=2 * segments * (seg // args.rate), unit="s", desc="soak (audio s)", file=sys.stderr,
+                       disable=None, mininterval=2.0)
+        done_s = [0]
+
+        def poll(position):
+            if bar is not None:
+                now = done_s[0] + min(position, seg) // args.rate
+                if now > bar.n:
+                    bar.update(now - bar.n)
+
         # the runner (this process, its PortAudio threads, and jackd started below) on the first
         # CPU, the load on the last: "a second process loads the other core"
         cpus = sorted(pin_to_one_core() or {0})
         load = None if args.no_load else subprocess.Popen([sys.executable, "-c", LOAD_CODE % cpus[-1]])
-        results = {}
+        runs = {BASE: [], MODEL: []}
+        ended = "duration"
         try:
             with JackServer(args.rate, args.period, name=f"hearsep-soak-{os.getpid()}"):
-                for label, (processor, fresh) in processors.items():
-                    results[label] = run_one(label, processor, signal, args.period, fresh, not args.quiet)
+                for k in range(segments):
+                    part = signal[k * seg:(k + 1) * seg]
+                    # alternate which goes first, so that both see the same load over time
+                    for label in ((BASE, MODEL) if k % 2 == 0 else (MODEL, BASE)):
+                        processor, fresh = new_processor(label)
+                        summary, continuity = run_segment(processor, part, args.period, fresh, poll)
+                        runs[label].append((processor, continuity))
+                        done_s[0] += seg // args.rate
+                        if not summary.ok:
+                            ended = summary.ended
+                            break
+                    if ended != "duration":
+                        break
         finally:
             if load is not None:
                 load.terminate()
                 load.wait()
+            if bar is not None:
+                bar.close()
     except HearsepError as exc:
         print(f"soak_live: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("soak_live: interrupted", file=sys.stderr)
+        return 130
 
-    (base, base_cont), (model, model_cont) = results["pass-through"], results["model + preset"]
+    from hearsep.live.summary import summarize
+
+    base, model = (summarize([p for p, _ in runs[label]], ended) for label in (BASE, MODEL))
+    conts = {label: [c for _, c in runs[label]] for label in (BASE, MODEL)}
+
+    class Intact:  # the continuity of all segments of one run, for the table
+        def __init__(self, checks):
+            self.checks = checks
+            self.ok = bool(checks) and all(c.ok for c in checks)
+
+        def __str__(self):
+            bad = [i for i, c in enumerate(self.checks) if not c.ok]
+            return f"segments {bad} failed" if bad else "all segments"
+
+    base_cont, model_cont = Intact(conts[BASE]), Intact(conts[MODEL])
+
     xrun_ratio = model.xruns / base.xruns if base.xruns else (0.0 if model.xruns == 0 else float("inf"))
-    print(f"soak: {args.seconds:g} s per run at {args.rate} Hz / {args.period} frames "
+    print(f"soak: {args.seconds:g} s per run in {segments} alternating segments at {args.rate} Hz / {args.period} frames "
           f"({1000 * args.period / args.rate:.2f} ms), {'with' if load else 'without'} a load process on the last "
           f"CPU; input: {described}; preset {args.preset}")
     rows = [("blocks", lambda s, c: f"{s.blocks}"),
@@ -165,7 +204,7 @@ def main(argv=None) -> int:
             ("callback CPU p99.9", lambda s, c: f"{s.cpu_p999_us:.0f} us ({s.fraction_of_period(s.cpu_p999_us):.1%})"),
             ("real-time factor", lambda s, c: f"{s.rtf:.4f}"),
             ("latency w/o server", lambda s, c: f"{s.latency_ms:.2f} ms"),
-            ("audio intact", lambda s, c: "yes" if c.ok else f"NO ({c})"),
+            ("audio intact", lambda s, c: f"yes ({len(c.checks)} segments)" if c.ok else f"NO ({c})"),
             ("ended", lambda s, c: s.ended)]
     print(f"{'':<22}{'pass-through':>24}{'model + preset':>24}")
     for name, cell in rows:
@@ -175,8 +214,8 @@ def main(argv=None) -> int:
         "p999_within_half_period": model.fraction_of_period(model.p999_us) <= P999_MAX_FRACTION,
         "xruns_within_1.2x_baseline": xrun_ratio <= XRUN_MAX_RATIO,
         # the per-hop log (independent of the counter) agrees, and the replay with it is bit-exact
-        "safe_blocks_counted": (int(processors["model + preset"][0].hop_safe_log.sum()) == model.safe_hops
-                                and model_cont.output_replayed),
+        "safe_blocks_counted": (sum(int(p.hop_safe_log.sum()) for p, _ in runs[MODEL]) == model.safe_hops
+                                and all(c.output_replayed for c in conts[MODEL])),
     }
     print(f"xruns ratio model / pass-through: {xrun_ratio:.2f} (target <= {XRUN_MAX_RATIO})")
     print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items()))
@@ -184,7 +223,9 @@ def main(argv=None) -> int:
         write_json(args.json, {"seconds": args.seconds, "rate_hz": args.rate, "period_frames": args.period,
                                "load": load is not None, "input": described, "preset": args.preset,
                                "passthrough": base.as_dict(), "model": model.as_dict(),
-                               "continuity": {"passthrough": base_cont.__dict__, "model": model_cont.__dict__},
+                               "segments": segments,
+                               "continuity": {"passthrough": [c.__dict__ for c in conts[BASE]],
+                                              "model": [c.__dict__ for c in conts[MODEL]]},
                                "xrun_ratio": xrun_ratio, "verdicts": verdicts})
     return 0 if all(verdicts.values()) else 1
 

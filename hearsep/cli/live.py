@@ -76,7 +76,8 @@ def run(args) -> int:
     if args.json:
         write_json(args.json, summary.as_dict())
     if not summary.ok:
-        print("hearsep live: error: the audio server stopped during the run", file=sys.stderr)
+        what = "audio server" if summary.ended == "server stopped" else "audio stream"
+        print(f"hearsep live: error: the {what} stopped during the run", file=sys.stderr)
         return 1
     return 0
 

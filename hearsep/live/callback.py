@@ -47,7 +47,8 @@ class LiveProcessor:
     ``enhancer``: a :class:`hearsep.runtime.enhancer.StreamingEnhancer` (its chain included), or
     ``None`` for a pass-through callback with the same instrumentation (the soak baseline).
     ``device_rate_hz``: the stream's rate; when it differs from the model's, the block is
-    resampled to the model rate and back (``resample=False`` refuses instead). ``budget_fraction``:
+    resampled to the model rate and back (``resample=False`` refuses instead; ``max_block_frames``
+    is the longest device block the resamplers take, JACK allows up to 8192). ``budget_fraction``:
     the share of a block period the enhancer may use before hops take the safe path (``None``
     never takes it). ``ring_blocks``: how many callback durations are kept (the most recent ones,
     a power of two). ``hop_log_hops``: if > 0, the first that many hops record whether they took
@@ -59,7 +60,7 @@ class LiveProcessor:
     """
 
     def __init__(self, enhancer=None, *, device_rate_hz: int | None = None, budget_fraction: float | None = 0.75,
-                 resample: bool = True, max_block_frames: int = 4096, ring_blocks: int = 1 << 19,
+                 resample: bool = True, max_block_frames: int = 8192, ring_blocks: int = 1 << 19,
                  hop_log_hops: int = 0, record_samples: int = 0, clock=time.perf_counter_ns,
                  cpu_clock=time.thread_time_ns):
         if ring_blocks < 1 or ring_blocks & (ring_blocks - 1):

@@ -170,7 +170,9 @@ def _wait(streams: list[_Stream], until, stop: threading.Event | None, on_poll=N
         if stop is None:
             time.sleep(_POLL_S)
         if not all(s.active for s in streams):
-            return "server stopped"
+            # the JACK server went away, or PortAudio ended the stream (a device vanished, or the
+            # callback raised: sounddevice then prints the error and aborts the stream)
+            return "server stopped" if not all(jack_alive(s) for s in streams) else "stream stopped"
         if until():
             return "duration"
 

@@ -19,7 +19,8 @@ class LiveSummary:
     ``cpu_p999_us``: the same percentiles of the callback thread's CPU time (what the callback
     itself costs, without the time other processes took the core away); ``seconds``: audio time
     (frames / rate); ``ended``: why the run stopped (``"duration"``, ``"signal"``,
-    ``"server stopped"``).
+    ``"server stopped"``: the JACK server went away, ``"stream stopped"``: PortAudio ended the
+    stream, e.g. a device vanished).
     """
 
     blocks: int
@@ -43,8 +44,8 @@ class LiveSummary:
 
     @property
     def ok(self) -> bool:
-        """False when the run ended because the audio server went away."""
-        return self.ended != "server stopped"
+        """False when the run ended because the audio server or the stream went away."""
+        return self.ended in ("duration", "signal")
 
     def as_dict(self) -> dict:
         """Every field, plus ``ok``: the JSON summary of ``hearsep live --json``."""
@@ -71,23 +72,26 @@ class LiveSummary:
 
 
 def summarize(processor, ended: str) -> LiveSummary:
-    """The :class:`LiveSummary` of a :class:`hearsep.live.callback.LiveProcessor` after its stream."""
-    ns = processor.durations_ns()
-    us = ns.astype(np.float64) / 1000.0
-    rate = processor.device_rate_hz
-    seconds = processor.frames / rate if rate else 0.0
-    period_us = 1e6 * processor.period_frames / rate if rate else 0.0
-    cpu_us = processor.durations_ns(cpu=True).astype(np.float64) / 1000.0
+    """The :class:`LiveSummary` of a :class:`hearsep.live.callback.LiveProcessor` after its stream,
+    or of several (a list: runs in segments, counters added and durations pooled)."""
+    runs = list(processor) if isinstance(processor, (list, tuple)) else [processor]
+    first = runs[0]
+    us = np.concatenate([r.durations_ns() for r in runs]).astype(np.float64) / 1000.0
+    cpu_us = np.concatenate([r.durations_ns(cpu=True) for r in runs]).astype(np.float64) / 1000.0
+    blocks, frames = sum(r.blocks for r in runs), sum(r.frames for r in runs)
+    rate = first.device_rate_hz
+    seconds = frames / rate if rate else 0.0
+    period_us = 1e6 * first.period_frames / rate if rate else 0.0
     if us.size:
         p50, p99, p999 = (float(v) for v in np.percentile(us, [50.0, 99.0, 99.9]))
         cpu50, cpu999 = (float(v) for v in np.percentile(cpu_us, [50.0, 99.9]))
-        busy_s = float(us.mean()) * processor.blocks / 1e6
+        busy_s = float(us.mean()) * blocks / 1e6
     else:
         p50 = p99 = p999 = busy_s = cpu50 = cpu999 = 0.0
-    return LiveSummary(blocks=processor.blocks, safe_blocks=processor.safe_blocks, safe_hops=processor.safe_hops,
-                       hops=processor.hops, xruns=processor.xruns, p50_us=p50, p99_us=p99, p999_us=p999,
-                       max_us=processor.max_ns / 1000.0, period_us=period_us,
+    return LiveSummary(blocks=blocks, safe_blocks=sum(r.safe_blocks for r in runs),
+                       xruns=sum(r.xruns for r in runs), p50_us=p50, p99_us=p99, p999_us=p999,
+                       max_us=max(r.max_ns for r in runs) / 1000.0, period_us=period_us,
+                       safe_hops=sum(r.safe_hops for r in runs), hops=sum(r.hops for r in runs),
                        rtf=busy_s / seconds if seconds > 0 else 0.0, cpu_p50_us=cpu50, cpu_p999_us=cpu999,
-                       seconds=seconds, rate_hz=rate,
-                       period_frames=processor.period_frames,
-                       latency_ms=1000.0 * processor.latency_samples / rate if rate else 0.0, ended=ended)
+                       seconds=seconds, rate_hz=rate, period_frames=first.period_frames,
+                       latency_ms=1000.0 * first.latency_samples / rate if rate else 0.0, ended=ended)
