@@ -5,8 +5,9 @@
 ``TFLiteSeparator`` runs one frame of a contract-carrying model.
 """
 
-from hearsep.runtime.api import Enhancer, check_audio_block
-from hearsep.runtime.enhancer import HopChain, StreamingEnhancer
+from hearsep.runtime.api import Enhancer
+from hearsep.runtime.enhancer import HopChain, StreamingEnhancer, check_audio_block, enhance_signal, time_aligned
 from hearsep.runtime.separator import TFLiteSeparator, UnityMask
 
-__all__ = ["Enhancer", "HopChain", "StreamingEnhancer", "TFLiteSeparator", "UnityMask", "check_audio_block"]
+__all__ = ["Enhancer", "HopChain", "StreamingEnhancer", "TFLiteSeparator", "UnityMask", "check_audio_block",
+           "enhance_signal", "time_aligned"]

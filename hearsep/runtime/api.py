@@ -17,7 +17,6 @@ its result is time-aligned with the input and equal to what :meth:`Enhancer.proc
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -27,38 +26,12 @@ import numpy as np
 from hearsep.audio.resample import StreamingResampler
 from hearsep.errors import AudioError, ConfigError
 from hearsep.model.contract import ModelContract, read_contract
-from hearsep.runtime.enhancer import HopChain, StreamingEnhancer
+from hearsep.runtime.enhancer import HopChain, StreamingEnhancer, check_audio_block, time_aligned
 from hearsep.runtime.separator import TFLiteSeparator
 
 #: Largest block (samples per channel at ``sample_rate_hz``) handled in one internal pass;
 #: longer blocks are split, so memory does not grow with the block length.
 MAX_BLOCK_SAMPLES = 4096
-
-
-def check_audio_block(block, channels: int, where: str = "audio") -> np.ndarray:
-    """Validate a float audio block and return it as a ``(channels, n)`` float32 array (view if possible).
-
-    Accepts ``(n,)`` when ``channels == 1`` and ``(channels, n)``; refuses integer PCM (scale it
-    to float in [-1, 1] first), other shapes (e.g. ``(n, channels)``) and NaN/Inf, with an
-    :class:`AudioError` naming what and why.
-    """
-    x = np.asarray(block)
-    if x.dtype.kind not in "f":
-        if x.dtype.kind in "iu":
-            full = 2 ** (8 * x.dtype.itemsize - 1)
-            raise AudioError(f"{where} is {x.dtype} PCM; give float samples in [-1, 1] (e.g. x / {full})")
-        raise AudioError(f"{where} has dtype {x.dtype}; give float samples in [-1, 1]")
-    if x.ndim == 1 and channels == 1:
-        x = x.reshape(1, -1)
-    if x.ndim != 2 or x.shape[0] != channels:
-        want = "(samples,) or (1, samples)" if channels == 1 else f"({channels}, samples)"
-        raise AudioError(f"{where} has shape {np.shape(block)}; expected {want} (channels first)")
-    x = x.astype(np.float32, copy=False)
-    # a float64 sum of float32 values cannot overflow, so it is finite iff every sample is
-    if x.size and not math.isfinite(float(np.sum(x, dtype=np.float64))):
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise AudioError(f"{where} has {bad} NaN/Inf samples; refusing to process it")
-    return x
 
 
 class _Channel:
@@ -237,22 +210,10 @@ class Enhancer:
         Starts from, and ends in, a reset state. Memory does not grow with the signal's length.
         """
         self.reset()
-        skip = self.latency_samples
-        seen = 0
-        for block in blocks:
-            x = check_audio_block(block, self.channels, "audio")
-            seen += x.shape[1]
-            y = self.process(x).reshape(self.channels, -1)
-            if skip >= y.shape[1]:
-                skip -= y.shape[1]
-                continue
-            yield y[:, skip:] if skip else y
-            skip = 0
-        if seen == 0:
-            raise AudioError("audio is empty (no samples)")
-        tail = self.flush().reshape(self.channels, -1)
+        channels = self.channels
+        checked = (check_audio_block(block, channels, "audio") for block in blocks)
+        yield from time_aligned(lambda x: self.process(x).reshape(channels, -1), self.latency_samples, checked)
         self.reset()
-        yield tail[:, skip:]
 
     def enhance(self, audio, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Enhance a whole signal, time-aligned with it (latency removed); same shape as ``audio``.

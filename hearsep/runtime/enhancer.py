@@ -10,8 +10,9 @@ chunking only decides when samples are copied in and out.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -196,28 +197,74 @@ class StreamingEnhancer:
         return out
 
 
-def check_finite_audio(x: np.ndarray, where: str = "audio") -> None:
-    if x.size == 0:
-        raise AudioError(f"{where} is empty (no samples)")
-    if not np.all(np.isfinite(x)):
+def check_audio_block(block, channels: int, where: str = "audio") -> np.ndarray:
+    """Validate a float audio block and return it as a ``(channels, n)`` float32 array (view if possible).
+
+    Accepts ``(n,)`` when ``channels == 1`` and ``(channels, n)``; refuses integer PCM (scale it
+    to float in [-1, 1] first), other shapes (e.g. ``(n, channels)``) and NaN/Inf, with an
+    :class:`AudioError` naming what and why.
+    """
+    x = np.asarray(block)
+    if x.dtype.kind not in "f":
+        if x.dtype.kind in "iu":
+            full = 2 ** (8 * x.dtype.itemsize - 1)
+            raise AudioError(f"{where} is {x.dtype} PCM; give float samples in [-1, 1] (e.g. x / {full})")
+        raise AudioError(f"{where} has dtype {x.dtype}; give float samples in [-1, 1]")
+    if x.ndim == 1 and channels == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or x.shape[0] != channels:
+        want = "(samples,) or (1, samples)" if channels == 1 else f"({channels}, samples)"
+        raise AudioError(f"{where} has shape {np.shape(block)}; expected {want} (channels first)")
+    x = x.astype(np.float32, copy=False)
+    # a float64 sum of float32 values cannot overflow, so it is finite iff every sample is
+    if x.size and not math.isfinite(float(np.sum(x, dtype=np.float64))):
         bad = int(np.count_nonzero(~np.isfinite(x)))
         raise AudioError(f"{where} has {bad} NaN/Inf samples; refusing to process it")
+    return x
+
+
+def time_aligned(process: Callable[[np.ndarray], np.ndarray], latency_samples: int,
+                 blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Turn a streaming ``process`` with a fixed delay into a time-aligned stream (files, offline).
+
+    Yields ``process(block)`` for each block (samples on the last axis) with the first
+    ``latency_samples`` output samples dropped, then ``process`` of ``latency_samples`` zeros
+    (the tail still inside the delay line): the yielded samples add up to the input's length
+    and sample ``n`` of them answers input sample ``n``. The one place this alignment is done
+    (:func:`enhance_signal`, :meth:`hearsep.Enhancer.enhance_stream`). :class:`AudioError` for
+    an empty input.
+    """
+    skip, seen, lead = int(latency_samples), 0, None
+    for block in blocks:
+        lead = block.shape[:-1]
+        seen += block.shape[-1]
+        y = process(block)
+        if skip >= y.shape[-1]:
+            skip -= y.shape[-1]
+            continue
+        yield y[..., skip:] if skip else y
+        skip = 0
+    if seen == 0:
+        raise AudioError("audio is empty (no samples)")
+    yield process(np.zeros(lead + (int(latency_samples),), np.float32))[..., skip:]
 
 
 def enhance_signal(enhancer: StreamingEnhancer, x: np.ndarray, progress=None, chunk_samples: int = 16000) -> np.ndarray:
-    """Offline enhancement of a mono signal, time-aligned with the input (latency removed).
+    """Offline enhancement of a mono signal at the model rate, time-aligned with the input.
 
-    Feeds ``x`` then ``latency_samples`` zeros and drops the first ``latency_samples`` outputs.
-    ``progress`` (optional) is called with the number of input samples consumed after each chunk.
+    ``x``: float samples ``(n,)`` (NaN/Inf refused). Continues from the enhancer's current state
+    (call ``reset()`` first for a fresh start) and leaves it flushed. ``progress`` (optional) is
+    called with the number of input samples consumed after each chunk. For other rates and
+    channel counts use :class:`hearsep.Enhancer`.
     """
-    x = np.asarray(x, dtype=np.float32).reshape(-1)
-    check_finite_audio(x)
-    lat = enhancer.latency_samples
-    padded = np.concatenate([x, np.zeros(lat, np.float32)])
-    y = np.empty_like(padded)
-    for start in range(0, padded.shape[0], chunk_samples):
-        stop = min(start + chunk_samples, padded.shape[0])
-        enhancer.process(padded[start:stop], out=y[start:stop])
-        if progress is not None:
-            progress(min(stop, x.shape[0]) - min(start, x.shape[0]))
-    return y[lat:]
+    x = check_audio_block(x, 1)[0]
+    if x.shape[0] == 0:
+        raise AudioError("audio is empty (no samples)")
+
+    def chunks():
+        for start in range(0, x.shape[0], chunk_samples):
+            yield x[start:start + chunk_samples]
+            if progress is not None:
+                progress(min(chunk_samples, x.shape[0] - start))
+
+    return np.concatenate(list(time_aligned(enhancer.process, enhancer.latency_samples, chunks())))
