@@ -15,8 +15,8 @@ budget (--budget, a fraction of the block period) takes the safe path: the input
 same latency, with the preset's gains and limiter, crossfaded in and out; such blocks are
 counted. Ctrl-C or SIGTERM stops the run; the summary gives blocks, safe-path blocks, xruns
 (PortAudio's under/overflow flags), the callback time (p50/p99/p99.9/max in microseconds and as
-a fraction of the period) and the real-time factor. Exit status: 0, 1 if the audio server went
-away mid-run, 2 for bad input.
+a fraction of the period) and the real-time factor. Exit status: 0, 1 if the audio server (or
+the device's stream) went away mid-run, 2 for bad input.
 
 On a JACK server started with autoconnect off (jackd -a e), the stream's ports are connected to
 the first system capture and playback ports (--no-connect leaves them for you)."""
