@@ -342,13 +342,15 @@ class Client:
                 raise ProtocolError(f"preset read from slot {slot} fails its CRC check")
             return bytes(out)
 
-    def capture(self, duration_s: float, stall_s: float | None = None) -> Capture:
+    def capture(self, duration_s: float, stall_s: float | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Capture:
         """Record ``duration_s`` (s, protocol range 0.001..60) of the device's input and output audio.
 
         The device streams EV_AUDIO blocks in real time; blocks it had to drop, or that were
         corrupted on the wire, are counted as lost samples (and left as zeros). If the link is
         lost, :class:`LinkError` is raised within :data:`CAPTURE_POLL_S`; if no audio arrives for
         ``stall_s`` seconds (default ``1 + 2 * timeout_s``), :class:`LinkTimeout`.
+        ``progress(last_sample_received, total_samples)`` is called after each audio block.
         """
         if not duration_s > 0:
             raise RequestError(f"capture duration must be positive, got {duration_s} s")
@@ -392,6 +394,8 @@ class Client:
                 pcm_in[first:first + n] = np.frombuffer(body[:2 * n], "<i2")
                 pcm_out[first:first + n] = np.frombuffer(body[2 * n:], "<i2")
                 got[first:first + n] = True
+                if progress is not None:
+                    progress(first + n, total)
             elapsed = time.monotonic() - t0
             if dropped is None:
                 try:

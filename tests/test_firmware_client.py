@@ -280,3 +280,12 @@ def test_a_link_lost_mid_capture_is_a_link_error_at_once():
         with pytest.raises(LinkError, match="lost during capture after 0.[0-9]+ s"):
             dev.capture(10.0, stall_s=30.0)
         assert time.monotonic() - t0 < 2.0
+
+
+def test_capture_reports_progress_per_block(emu):
+    calls = []
+    with Client(emu.port) as dev:
+        cap = dev.capture(0.05, progress=lambda done, total: calls.append((done, total)))
+    # 800 samples in blocks of 128: 7 blocks, the last one short
+    assert cap.samples_expected == 800
+    assert [d for d, _ in calls] == [128, 256, 384, 512, 640, 768, 800] and {t for _, t in calls} == {800}

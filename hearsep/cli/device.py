@@ -101,6 +101,16 @@ def _emulate(args) -> int:
     return 0
 
 
+def _progress_bar(seconds: float):
+    """A seconds-of-audio bar on stderr (only on a terminal; None without tqdm)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=seconds, unit="s", desc="capturing", file=sys.stderr, disable=None, leave=False,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio")
+
+
 def _check_output(path: Path, audio: bool) -> None:
     """Refuse an output that cannot be written before any work (and before a recording is lost)."""
     from hearsep.audio.sources import AUDIO_SUFFIXES
@@ -151,7 +161,13 @@ def run(args) -> int:
 
             from hearsep.audio.io import write_audio
 
-            cap = dev.capture(args.seconds)
+            bar = _progress_bar(args.seconds)
+            try:
+                cap = dev.capture(args.seconds, progress=None if bar is None else
+                                  (lambda done, total: bar.update(round(args.seconds * done / total, 3) - bar.n)))
+            finally:
+                if bar is not None:
+                    bar.close()
             write_audio(args.output, np.stack([cap.input, cap.output]), cap.sample_rate_hz, subtype="PCM_16")
             dropped = "?" if cap.device_blocks_dropped is None else cap.device_blocks_dropped
             label = " (emulated audio)" if dev.emulated else ""
