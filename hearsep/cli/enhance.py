@@ -17,6 +17,7 @@ default model (models/default) is used."""
 
 
 def add_arguments(parser):
+    """The command's arguments (units in the help texts)."""
     parser.add_argument("input", help="audio file to enhance (wav, flac, ogg)")
     parser.add_argument("-o", "--output", required=True,
                         help="output audio file (.wav, .flac or .ogg; same rate, channels and sample format)")
@@ -35,6 +36,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    """Check the inputs and outputs, then stream the file through :class:`hearsep.Enhancer`; 0 on success."""
     import time
 
     from hearsep.audio.io import AudioWriter, audio_info, check_audio_output, read_blocks

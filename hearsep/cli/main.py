@@ -46,6 +46,7 @@ def _available_commands() -> dict[str, tuple[str, str]]:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The top-level parser (one sub-parser per available command) and the commands it knows."""
     parser = argparse.ArgumentParser(
         prog="hearsep",
         description="Low-latency neural speech enhancement for hearing aids: enhance, train, "
@@ -60,6 +61,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``hearsep ARGV``; returns the exit code (0 ok, 2 bad input, 128+N stopped by signal N)."""
     import importlib.util  # noqa: F401  (used by _available_commands)
 
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -56,6 +56,7 @@ class _Channel:
         self._npending = 0
 
     def reset(self) -> None:
+        """Silence in both resamplers, the core and the output FIFO."""
         self.core.reset()
         if self.resampled:
             self.res_in.reset()
@@ -164,6 +165,7 @@ class Enhancer:
 
     @bypass.setter
     def bypass(self, value: bool) -> None:
+        """Set ``bypass`` on every channel's StreamingEnhancer (takes effect at its next hop)."""
         for c in self.cores:
             c.bypass = bool(value)
 

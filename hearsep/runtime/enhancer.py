@@ -39,11 +39,14 @@ class HopChain(Protocol):
 
     latency_samples: int
 
-    def process_spectrum(self, noisy: np.ndarray, enhanced: np.ndarray) -> None: ...
+    def process_spectrum(self, noisy: np.ndarray, enhanced: np.ndarray) -> None:
+        """Modify ``enhanced`` ((2, bins) [re; im], STFT frame) in place; ``noisy`` is read-only."""
 
-    def process_hop(self, samples: np.ndarray) -> np.ndarray: ...
+    def process_hop(self, samples: np.ndarray) -> np.ndarray:
+        """``hop_samples`` float32 samples in, as many out (delayed by ``latency_samples``)."""
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Back to silence (envelopes, look-ahead buffer)."""
 
 
 class StreamingEnhancer:
@@ -90,6 +93,7 @@ class StreamingEnhancer:
     @classmethod
     def from_model(cls, model: str | Path | bytes, num_threads: int = 1, xnnpack: bool = True,
                    delegate: str | None = None, chain: HopChain | None = None) -> "StreamingEnhancer":
+        """A StreamingEnhancer running the ``.tflite`` model (path or bytes) through :class:`TFLiteSeparator`."""
         sep = TFLiteSeparator(model, num_threads=num_threads, xnnpack=xnnpack, delegate=delegate)
         return cls(sep.contract, sep, chain)
 
@@ -104,6 +108,7 @@ class StreamingEnhancer:
         return 1000.0 * self.latency_samples / self.contract.sample_rate_hz
 
     def reset(self) -> None:
+        """Back to the start: STFT history, separator state, mask output and chain reset to silence."""
         self.stft.reset()
         self.separator.reset()
         self.output.reset()

@@ -133,6 +133,7 @@ class TensorInfo:
 
     @property
     def quantized(self) -> bool:
+        """True for an integer tensor with an affine scale (real = scale * (q - zero_point))."""
         return np.issubdtype(self.dtype, np.integer) and self.scale > 0
 
 
