@@ -135,17 +135,15 @@ def build_systems(args, notes: list[str]) -> list[System]:
         s = ModelSystem(p, num_threads=1, xnnpack=not args.no_xnnpack)
         systems.append(System(name, s, s.latency_ms, str(p)))
     dtln_dir = Path(args.peers) / "dtln"
-    if {"DTLN float", REFERENCE} <= skip:
-        pass
-    elif dtln_dir.is_dir():
+    wanted = [(name, quant) for name, quant in (("DTLN float", False), (REFERENCE, True)) if name not in skip]
+    if wanted and not dtln_dir.is_dir():
+        notes.append(f"DTLN: skipped, no folder {dtln_dir}")
+    elif wanted:
         from dtln_runner import DTLN
 
-        for name, quant in (("DTLN float", False), (REFERENCE, True)):
-            if name not in skip:
-                d = DTLN(dtln_dir, quantized=quant, num_threads=1, xnnpack=not args.no_xnnpack)
-                systems.append(System(name, d.enhance, d.latency_ms, " + ".join(str(f) for f in d.files)))
-    else:
-        notes.append(f"DTLN: skipped, no folder {dtln_dir}")
+        for name, quant in wanted:
+            d = DTLN(dtln_dir, quantized=quant, num_threads=1, xnnpack=not args.no_xnnpack)
+            systems.append(System(name, d.enhance, d.latency_ms, " + ".join(str(f) for f in d.files)))
     if DFN3 not in skip:
         import dfn3_runner
 
