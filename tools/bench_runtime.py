@@ -13,10 +13,14 @@ thousands of hops of:
 * ``invoke``    the bare ``interpreter.invoke()`` of the same model (baseline);
 * ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis.
 
-It prints mean / p50 / p99 in microseconds, the split between invoke and everything else
-("Python around the invoke" = step - invoke, target mean <= 15 us), and ratios: overhead of
-step / step_copy, step / invoke, step / target (mean 100 us, p99 200 us at a 2 ms hop) and step /
-hop duration (the real-time load on one core). Machines here are noisy: compare ratios, rerun.
+It prints mean / p50 / p99 of the wall time per call in microseconds, and the mean CPU time
+per call of this thread (``time.thread_time_ns`` around each whole loop: time the process was
+preempted by other processes does not count, so it stays meaningful on a shared machine; the
+model runs on this thread with num_threads=1). From these: the split between invoke and
+everything else ("Python around the invoke" = step - invoke, target mean <= 15 us, from both the
+wall and the CPU means), and ratios: overhead of step / step_copy, step / invoke, step / target
+(mean 100 us, p99 200 us at a 2 ms hop) and step / hop duration (the real-time load on one core).
+Compare ratios, and rerun.
 
     python tools/bench_runtime.py                 # 300k-parameter int8 GRU, 2 ms hop
     python tools/bench_runtime.py --model models/default/model.tflite
@@ -88,6 +92,16 @@ def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> 
     return convert(step, contract, "int8", calib, max_calibration_frames=1500), seq.count_params()
 
 
+def cpu_mean_us(fn, iterations: int) -> float:
+    """Mean CPU time of this thread per call of ``fn``, in us (one clock read per loop)."""
+    import time
+
+    t0 = time.thread_time_ns()
+    for _ in range(iterations):
+        fn()
+    return (time.thread_time_ns() - t0) / iterations / 1000.0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="a contract-carrying .tflite model (default: build a 300k-param int8 GRU)")
@@ -122,14 +136,20 @@ def main(argv=None) -> int:
     loops = {"step": lambda: enh.process_hop(hop), "step_copy": lambda: old.process_hop(hop),
              "invoke": interp.invoke, "framing": lambda: passthrough.process_hop(hop)}
     samples = {k: [] for k in loops}
+    cpu = {k: [] for k in loops}
     for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
         for name, fn in loops.items():
             samples[name].append(time_loop(fn, args.hops))
+            cpu[name].append(cpu_mean_us(fn, args.hops))
     res = {k: timing_stats(np.concatenate(v)) for k, v in samples.items()}
+    for k in res:
+        res[k]["cpu_mean_us"] = float(np.mean(cpu[k]))
     hop_us = 1e6 * enh.contract.hop_samples / enh.contract.sample_rate_hz
     step, inv = res["step"], res["invoke"]
     rest = step["mean_us"] - inv["mean_us"]
     rest_copy = res["step_copy"]["mean_us"] - inv["mean_us"]
+    rest_cpu = step["cpu_mean_us"] - inv["cpu_mean_us"]
+    rest_copy_cpu = res["step_copy"]["cpu_mean_us"] - inv["cpu_mean_us"]
     summary = {
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
@@ -138,6 +158,10 @@ def main(argv=None) -> int:
         "step_copy_minus_invoke_mean_us": rest_copy,
         "ratio_overhead_views_to_copies": rest / rest_copy,
         "ratio_overhead_to_target": rest / TARGET_OVERHEAD_US,
+        "step_minus_invoke_cpu_mean_us": rest_cpu,
+        "step_copy_minus_invoke_cpu_mean_us": rest_copy_cpu,
+        "ratio_cpu_overhead_views_to_copies": rest_cpu / rest_copy_cpu,
+        "ratio_cpu_overhead_to_target": rest_cpu / TARGET_OVERHEAD_US,
         "ratio_step_to_invoke": step["mean_us"] / inv["mean_us"],
         "ratio_step_mean_to_target": step["mean_us"] / TARGET_MEAN_US,
         "ratio_step_p99_to_target": step["p99_us"] / TARGET_P99_US,
@@ -146,14 +170,18 @@ def main(argv=None) -> int:
     print(f"model: {len(model) / 1024:.1f} kB" + (f", {params} parameters" if params else "")
           + f", hop {hop_us:.0f} us, latency {enh.latency_ms:.2f} ms, xnnpack {'on' if not args.no_xnnpack else 'off'}, "
           f"{args.rounds}x{args.hops} hops per loop, one core")
-    print(f"{'loop':<10}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}{'max us':>10}")
+    print(f"{'loop':<10}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}{'max us':>10}{'cpu mean us':>13}")
     for name, s in res.items():
-        print(f"{name:<10}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}")
+        print(f"{name:<10}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}"
+              f"{s['cpu_mean_us']:>13.1f}")
     print(f"split: invoke {inv['mean_us']:.1f} us + everything else {rest:.1f} us "
           f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us)")
     print(f"Python around the invoke: {rest:.1f} us with tensor views vs {rest_copy:.1f} us with set_tensor copies "
           f"(ratio {summary['ratio_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "
           f"{summary['ratio_overhead_to_target']:.2f}")
+    print(f"  on CPU time: {rest_cpu:.1f} us with views vs {rest_copy_cpu:.1f} us with copies (ratio "
+          f"{summary['ratio_cpu_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "
+          f"{summary['ratio_cpu_overhead_to_target']:.2f}")
     print(f"ratios: step/invoke {summary['ratio_step_to_invoke']:.2f}; step mean/target(100us) "
           f"{summary['ratio_step_mean_to_target']:.2f}; step p99/target(200us) {summary['ratio_step_p99_to_target']:.2f}; "
           f"step mean/hop {summary['ratio_step_mean_to_hop']:.3f}")
