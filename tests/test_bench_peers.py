@@ -81,6 +81,7 @@ def tiny_corpus(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_bench_runs_models_and_writes_reports(tiny_corpus, tiny_model_path, tmp_path, capsys):
     import dfn3_runner
     import rnnoise_runner
@@ -181,6 +182,7 @@ def test_out_that_is_a_file_fails_before_work(tiny_corpus, tmp_path, capsys):
     assert blocker.read_text() == "x"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(__import__("dnsmos").available() is not None, reason="DNSMOS packages absent (bench extra)")
 def test_bench_scores_dnsmos(tiny_corpus, tmp_path, capsys):
     peers = SHARED / "peers" if DTLN_DIR.is_dir() else tmp_path / "no-peers"

@@ -99,6 +99,7 @@ def test_dfn3_bundled_model_lag_is_the_measured_one(dfn):
     assert best_lag(_stream(dfn, x48, 4), x48, max_lag=3000) == dfn.delay_samples
 
 
+@pytest.mark.slow
 @needs_dfn3
 def test_dfn3_offline_equals_streaming_with_the_lag_removed(dfn):
     from hearsep.audio.io import resample
@@ -155,10 +156,15 @@ def test_rnnoise_offline_equals_streaming_with_the_lag_removed():
 
 # ---- DNSMOS --------------------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def scorer():
+    return dnsmos.DNSMOS()
+
+
+@pytest.mark.slow
 @needs_dnsmos
-def test_dnsmos_in_range_and_clean_speech_scores_above_noise():
+def test_dnsmos_in_range_and_clean_speech_scores_above_noise(scorer):
     # 4.6 s: DNSMOS repeats a clip to 9.01 s, so this is one scoring window (fast)
-    scorer = dnsmos.DNSMOS()
     clean = speech_like(4.6, seed=7)
     noise = noise_like(4.6, seed=8, level_dbfs=-25.0)
     s_clean, s_noisy, s_noise = scorer(clean), scorer(clean + noise), scorer(noise)
@@ -170,11 +176,11 @@ def test_dnsmos_in_range_and_clean_speech_scores_above_noise():
     assert s_noisy["dnsmos_sig"] > s_noise["dnsmos_sig"]  # SIG: there is speech in it
 
 
+@pytest.mark.slow
 @needs_dnsmos
-def test_dnsmos_takes_other_rates_and_clips_overs():
+def test_dnsmos_takes_other_rates_and_clips_overs(scorer):
     from hearsep.audio.io import resample
 
-    scorer = dnsmos.DNSMOS()
     x = speech_like(4.6, seed=7)
     a = scorer(x, 16000)
     b = scorer(resample(x, 16000, 48000), 48000)
