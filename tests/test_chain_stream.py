@@ -51,6 +51,17 @@ def test_noise_reduction_never_attenuates_more_than_its_limit(limit_db):
     out = StreamingEnhancer(c, ZeroMask(c.bins), build_chain(flat, c)).process(x)
     ratio_db = 20 * np.log10(np.linalg.norm(out[2000:]) / np.linalg.norm(ref[2000:]))
     assert abs(ratio_db + limit_db) < 0.01
+    # with a unity mask the limit changes nothing: a flat 0 dB chain gives the input back
+    lag = c.latency_samples + 8
+    assert abs(20 * np.log10(np.linalg.norm(ref[2000:]) / np.linalg.norm(x[2000 - lag:-lag]))) < 0.01
+
+
+def test_noise_reduction_limit_leaves_compression_of_a_unity_mask_output_unchanged():
+    c = contract()
+    x = _speechlike(8000)
+    outs = [StreamingEnhancer(c, None, build_chain(wdrc_params(ratio=2.0, noise_reduction_db=nr), c)).process(x)
+            for nr in (0.0, 12.0)]
+    assert np.max(np.abs(outs[1] - outs[0])) < 1e-4 * np.max(np.abs(outs[0]))
 
 
 def test_chain_adds_at_most_1_ms_and_exactly_its_latency_samples():

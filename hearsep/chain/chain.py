@@ -92,9 +92,8 @@ class HearingAidChain:
         window = window_pair(n, h, contract.window)[0]
         nb = len(params.bands)
         self.band_of_bin = bin_bands(params.crossovers_hz, n, fs)
-        self._power = band_power_matrix(self.band_of_bin, nb, window, params.full_scale_db_spl)
-        self._spread = band_gain_matrix(self.band_of_bin, [b.centre_hz for b in params.bands], n, h,
-                                        contract.window, fs)
+        power = band_power_matrix(self.band_of_bin, nb, window, params.full_scale_db_spl)
+        spread = band_gain_matrix(self.band_of_bin, [b.centre_hz for b in params.bands], n, h, contract.window, fs)
         # detector constants from the ANSI S3.22 attack/release definitions, through this frame
         att, rel, self.achieved_attack_ms, self.achieved_release_ms = detector_coefficients(
             params.bands, window, h, fs)
@@ -103,14 +102,18 @@ class HearingAidChain:
         grid = self._levels.shape[0]
         self._index_scale = np.float32(10.0 / TABLE_STEP_DB)  # detector works in bels (dB / 10)
         self._index_offset = (-TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)).astype(np.float32)
-        # band MPO as a linear gain cap: 10 ** ((mpo - L) / 20) = exp(ln10 / 2 * (mpo/10 - L/10))
-        self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands], np.float32)
-        self._half_ln10 = np.float32(np.log(10.0) / 2.0)
+        # band MPO as a linear gain cap: 10 ** ((mpo - L) / 20) = sqrt(P_mpo / P)
+        self._mpo_power = np.array([10.0 ** (b.mpo_db_spl / 10.0) for b in params.bands], np.float32)
         self._p_lo = np.float32(10.0 ** (TABLE_MIN_DB_SPL / 10.0))
         self._p_hi = np.float32(10.0 ** (TABLE_MAX_DB_SPL / 10.0))
         lim = 10.0 ** (-params.noise_reduction_db / 20.0)
         self._nr_mode = "noisy" if lim >= 1.0 else ("mix" if lim > 0.0 else "enhanced")
-        self._lim, self._keep = np.float32(lim), np.float32(1.0 - lim)
+        # the mix (1 - lim) enhanced + lim noisy is formed as enhanced + lim / (1 - lim) noisy, with
+        # the factor (1 - lim) folded into the band-power matrix (squared) and the bin gains
+        keep = 1.0 - lim if self._nr_mode == "mix" else 1.0
+        self._noisy_weight = np.float32(lim / keep if self._nr_mode == "mix" else 0.0)
+        self._power = (power * keep * keep).astype(np.float32)
+        self._spread = (spread * keep).astype(np.float32)
         self.ceiling = sample_ceiling(params.broadband_mpo_db_spl, params.full_scale_db_spl)
         look = int(round(params.limiter_lookahead_ms * fs / 1000.0))
         self._limiter = PeakLimiter(h, look, self.ceiling, LIMITER_RELEASE_MS, fs)
@@ -156,9 +159,8 @@ class HearingAidChain:
 
     def process_spectrum(self, noisy: np.ndarray, enhanced: np.ndarray) -> None:
         """Noise-reduction limit, band detectors and band gains on ``enhanced`` (2, bins), in place."""
-        if self._nr_mode == "mix":
-            np.multiply(enhanced, self._keep, out=enhanced)
-            np.multiply(noisy, self._lim, out=self._tmp)
+        if self._nr_mode == "mix":  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
+            np.multiply(noisy, self._noisy_weight, out=self._tmp)
             np.add(enhanced, self._tmp, out=enhanced)
         elif self._nr_mode == "noisy":
             enhanced[:] = noisy
@@ -167,11 +169,10 @@ class HearingAidChain:
         np.dot(self._power, self._sq_flat, out=p)  # calibrated band power, 10 ** (dB SPL / 10)
         np.maximum(p, self._p_lo, out=p)  # the gain table's level range (two ufuncs beat np.clip)
         np.minimum(p, self._p_hi, out=p)
-        np.log10(p, out=p)  # band level in bels
         m = self._mpo_gain
-        np.subtract(self._mpo_bels, p, out=m)
-        np.multiply(m, self._half_ln10, out=m)
-        np.exp(m, out=m)  # the gain that puts this frame's band level at its MPO
+        np.divide(self._mpo_power, p, out=m)
+        np.sqrt(m, out=m)  # the gain that puts this frame's band level at its MPO
+        np.log10(p, out=p)  # band level in bels
         np.subtract(p, self._d, out=p)
         np.multiply(self._rates, p, out=self._steps)  # attack while rising, release while falling
         np.maximum(self._step_a, self._step_r, out=p)
