@@ -92,7 +92,7 @@ def dfn():
 @needs_dfn3
 def test_dfn3_bundled_model_lag_is_the_measured_one(dfn):
     """The lag read from config.ini is the one the C runtime really has (cross-correlation at 48 kHz)."""
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     assert (dfn.hop_samples, dfn.delay_samples, dfn.latency_ms) == (480, 1440, 40.0)
     x48 = resample(speech_like(1.5, seed=4), 16000, 48000)
@@ -102,7 +102,7 @@ def test_dfn3_bundled_model_lag_is_the_measured_one(dfn):
 @pytest.mark.slow
 @needs_dfn3
 def test_dfn3_offline_equals_streaming_with_the_lag_removed(dfn):
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     x = speech_like(1.2, seed=2) + noise_like(1.2, level_dbfs=-35.0)
     x48 = resample(x, 16000, 48000)
@@ -133,7 +133,7 @@ def test_rnnoise_delay_is_compensated():
 
     At 48 kHz the peak sits within a sample or two of it (RNNoise's input high-pass shifts the
     phase); after compensation the 16 kHz output is aligned exactly."""
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     rn = rnnoise_runner.RNNoise()
     for x in _corpus_speech(3):
@@ -145,7 +145,7 @@ def test_rnnoise_delay_is_compensated():
 
 @needs_rnnoise
 def test_rnnoise_offline_equals_streaming_with_the_lag_removed():
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     rn = rnnoise_runner.RNNoise()
     x48 = resample(speech_like(1.0, seed=3) + noise_like(1.0, level_dbfs=-35.0), 16000, 48000)
@@ -179,7 +179,7 @@ def test_dnsmos_in_range_and_clean_speech_scores_above_noise(scorer):
 @pytest.mark.slow
 @needs_dnsmos
 def test_dnsmos_takes_other_rates_and_clips_overs(scorer):
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     x = speech_like(4.6, seed=7)
     a = scorer(x, 16000)

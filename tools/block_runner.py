@@ -6,7 +6,7 @@ new samples at the model's rate and returns as many, ``delay_samples`` behind th
 :func:`enhance_offline` resamples the input to the model's rate, appends ``delay_samples`` of
 zeros (rounded up to whole blocks) so the tail comes out, runs the blocks, drops the first
 ``delay_samples`` output samples and resamples back: the result is time-aligned with the input
-and as long as it. Resampling is ``hearsep.audio.io.resample`` (zero-phase polyphase: no lag of
+and as long as it. Resampling is ``hearsep.audio.resample.resample`` (zero-phase polyphase: no lag of
 its own), done inside the call, so a bench that times the call counts it in the peer's compute.
 """
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def enhance_offline(process_block: Callable[[np.ndarray], np.ndarray], block_samples: int, delay_samples: int,
                     x: np.ndarray, rate_hz: int, model_rate_hz: int) -> np.ndarray:
     """``x`` (mono, ``rate_hz``) through ``process_block`` at ``model_rate_hz``; aligned, same length."""
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     n_in = np.asarray(x).shape[-1]
     xm = resample(np.asarray(x, np.float32).reshape(-1), rate_hz, model_rate_hz)

@@ -22,7 +22,7 @@ arXiv:2305.08227: 20 ms windows, 50 % overlap, two-frame look-ahead, 40 ms).
 :meth:`DeepFilterNet3.enhance` removes the lag.
 
 hearsep's mixtures are 16 kHz: :meth:`DeepFilterNet3.enhance` resamples 16 -> 48 kHz in and
-48 -> 16 kHz out (``hearsep.audio.io.resample``, zero-phase polyphase, so no extra lag), inside
+48 -> 16 kHz out (``hearsep.audio.resample.resample``, zero-phase polyphase, so no extra lag), inside
 the call, so a bench timing the call counts the resampling in DFN3's compute.
 """
 

@@ -69,7 +69,7 @@ class DNSMOS:
         self._impl.p808_onnx_sess = ort.InferenceSession(str(self.p808_model), opts)
 
     def score(self, audio: np.ndarray, rate_hz: int = RATE_HZ) -> dict[str, float]:
-        from hearsep.audio.io import resample
+        from hearsep.audio.resample import resample
 
         x = resample(np.asarray(audio, np.float32).reshape(-1), rate_hz, RATE_HZ)
         x = np.clip(x, -1.0, 1.0)
