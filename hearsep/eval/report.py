@@ -12,10 +12,7 @@ from typing import Sequence
 
 from hearsep.errors import OutputError
 from hearsep.eval.evaluate import Evaluation
-from hearsep.files import atomic_write, json_text, to_jsonable, write_text
-
-#: kept for tools/bench_peers.py; the one JSON cleaner is :func:`hearsep.files.to_jsonable`
-json_safe = to_jsonable
+from hearsep.files import atomic_write, json_text, write_text
 
 #: (key, header, decimals) of the per-band table
 TABLE_COLUMNS = (
