@@ -86,6 +86,7 @@ def test_push_preset_refuses_what_the_host_refuses_and_sends_nothing(tmp_path, c
     (["telemetry", "--interval-s", "-1", "--count", "2"], "telemetry interval must be 0 s or more, got -1.0 s"),
     (["info", "--retries", "-1"], "retries must be 0 or more, got -1"),
     (["info", "--timeout-s", "0"], "reply timeout must be positive, got 0.0 s"),
+    (["info", "--baud", "0"], "baud rate must be positive, got 0"),
 ])
 def test_bad_arguments_are_one_line_and_send_nothing(tmp_path, capsys, emu_port, argv, message):
     preset = save_preset(example_preset("N3", "nal-r"), tmp_path / "p.toml")
@@ -105,3 +106,8 @@ def test_bad_arguments_are_one_line_and_send_nothing(tmp_path, capsys, emu_port,
 def emu_port():
     with Emulator() as emu:
         yield emu, emu.port
+
+
+def test_emulate_refuses_a_bad_baud_rate(capsys):
+    assert main(["device", "emulate", "--baud", "-1"]) == 2
+    assert capsys.readouterr().err == "hearsep device: error: --baud must be positive, got -1 bit/s\n"

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--port", required=port_required, metavar="PORT",
                        help="serial port or pyserial URL" if port_required
                        else "also make PORT a symlink to the emulator's pty")
-        p.add_argument("--baud", type=int, default=921_600, help="baud rate (default 921600)")
+        p.add_argument("--baud", type=int, default=921_600, help="link speed in bit/s, > 0 (default 921600; the emulator paces its output at it)")
         if port_required:
             p.add_argument("--timeout-s", type=float, default=0.5, help="reply timeout per attempt in s (> 0, default 0.5)")
             p.add_argument("--retries", type=int, default=3, help="resends of an unanswered request (>= 0, default 3)")
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = action("telemetry", "print processing load, block time, xruns, battery, current, temperature")
     p.add_argument("--count", type=int, default=1, help="number of readings, at least 1 (default 1)")
     p.add_argument("--interval-s", type=float, default=1.0, help="seconds between readings, >= 0 (default 1)")
-    p = action("capture", "record the device's input and output audio to a 2-channel WAV")
+    p = action("capture", "record the device's input and output audio to a 2-channel audio file")
     p.add_argument("--seconds", type=float, default=5.0, help="duration in seconds, up to 60 (default 5)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="audio file (.wav, .flac or .ogg; 16-bit): channel 1 input, channel 2 output")
@@ -79,7 +79,10 @@ def _format_telemetry(t, emulated: bool) -> str:
 
 def _emulate(args) -> int:
     from firmware_bridge import Emulator
+    from hearsep.errors import ConfigError
 
+    if args.baud <= 0:
+        raise ConfigError(f"--baud must be positive, got {args.baud} bit/s")
     emu = Emulator(baudrate=None if args.no_pacing else args.baud)
     port = emu.start()
     link = None
