@@ -76,3 +76,13 @@ def test_missing_delegate_prints_no_traceback_at_exit(tmp_path, tiny_model_path)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "Edge TPU delegate unavailable" in r.stdout
     assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+
+
+def test_prescaled_features_give_the_same_masks():
+    model = build_tiny_gru("int8")
+    feats = np.random.default_rng(1).normal(0, 2, (30, 129)).astype(np.float32)  # some beyond int8 range
+    plain, pre = TFLiteSeparator(model), TFLiteSeparator(model)
+    scale, zero_point = pre.input_quantization
+    units = feats * np.float32(1.0 / scale) + np.float32(zero_point)  # what LogPowerFeatures emits
+    for f, u in zip(feats, units):
+        np.testing.assert_array_equal(pre.process(u, True), plain.process(f))

@@ -93,6 +93,22 @@ class _Quantizer:
         return self.value
 
 
+    def prescaled_writer(self, dest: np.ndarray):
+        """A one-argument function storing features already in quantized units into the fixed
+        array ``dest`` (e.g. a pinned input tensor): clip to the dtype's range, round half to
+        even; the same as ``quantize(x, prescaled=True, out=dest)`` with the calls bound once."""
+        if not self.quantized:
+            return lambda x: self.quantize(x, True, dest)
+        t, lo, hi, flat = self._tmp, self._lo, self._hi, dest.reshape(-1)
+        minimum, maximum, rint = np.minimum, np.maximum, np.rint
+
+        def write(x):
+            minimum(x, hi, out=t)
+            maximum(t, lo, out=t)
+            rint(t, out=flat, casting="unsafe")
+
+        return write
+
     def dequantizer(self, raw: np.ndarray):
         """A zero-argument function returning the float value of the fixed array ``raw`` (e.g. a
         pinned output tensor) in the internal ``value`` buffer. An int8 tensor is read through a
@@ -153,6 +169,7 @@ class TFLiteSeparator:
         self._features_in = pinned.arrays[fin.index]
         self._mask_out = pinned.arrays[mout.index]
         self._read_mask = self._mask.dequantizer(self._mask_out)
+        self._write_prescaled = self._features.prescaled_writer(self._features_in)
         self._state_links = [(pinned.arrays[sin.info.index], pinned.arrays[sout.info.index], sin, sout, raw)
                              for (sin, sout), raw in zip(self._states, self.state_copy_raw)]
         self.reset()
@@ -180,7 +197,10 @@ class TFLiteSeparator:
         each invoke every state output is copied straight into its input tensor (raw, or
         requantized when the scales differ).
         """
-        self._features.quantize(features, prescaled, self._features_in)
+        if prescaled:
+            self._write_prescaled(features)
+        else:
+            self._features.quantize(features, False, self._features_in)
         self._invoke()
         mask = self._read_mask()
         for in_arr, out_arr, sin, sout, raw in self._state_links:
