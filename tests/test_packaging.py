@@ -4,6 +4,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -11,12 +12,16 @@ TOML_READERS = ["hearsep.nn.train"]
 
 
 def test_runtime_path_imports_no_tensorflow_sounddevice_or_scipy(tiny_model_path, tmp_path):
+    import soundfile as sf
+
+    sf.write(tmp_path / "in.wav", np.zeros((4800, 2)), 48000, subtype="PCM_16")
     code = f"""
 import sys, numpy as np
 from hearsep import Enhancer
-import hearsep.cli.enhance, hearsep.audio.io, hearsep.model.paths
+from hearsep.cli.main import main
 enh = Enhancer({str(tiny_model_path)!r}, sample_rate_hz=48000, channels=2)
 enh.enhance(np.zeros((2, 4800), np.float32))
+assert main(["enhance", "in.wav", "-o", "out.wav", "--quiet", "--model", {str(tiny_model_path)!r}]) == 0
 heavy = sorted(m for m in ("tensorflow", "keras", "sounddevice", "scipy") if m in sys.modules)
 print(",".join(heavy))
 """
