@@ -109,3 +109,22 @@ def test_missing_model_is_reported_after_audio_checks(capsys, pairs, tmp_path):
     code, _, err = _run(capsys, tmp_path / "none.tflite", "--clean", pairs / "clean", "--noisy", pairs / "noisy")
     assert code == 2
     assert "model file not found" in _error_line(err)
+
+
+def test_unwritable_out_fails_before_the_evaluation(capsys, model, pairs, tmp_path, monkeypatch):
+    import hearsep.eval.evaluate as ev
+
+    def never(*args, **kwargs):
+        raise AssertionError("evaluation ran although --out cannot be written")
+
+    monkeypatch.setattr(ev, "evaluate", never)
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "evaluation.png").mkdir()  # the plot cannot be written
+    code, out, err = _run(capsys, model, "--clean", pairs / "clean", "--noisy", pairs / "noisy",
+                          "--out", tmp_path / "rep", "--quiet")
+    assert code == 2
+    assert _error_line(err) == f"hearsep evaluate: error: cannot write {tmp_path / 'rep' / 'evaluation.png'}: it is a directory"
+    (tmp_path / "file").write_text("x")
+    code, out, err = _run(capsys, model, "--clean", pairs / "clean", "--noisy", pairs / "noisy",
+                          "--out", tmp_path / "file", "--quiet")
+    assert code == 2 and "it is a file, not a folder" in _error_line(err)

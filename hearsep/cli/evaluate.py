@@ -82,13 +82,15 @@ def _pairs(args):
 def run(args) -> int:
     from hearsep.errors import ConfigError
     from hearsep.eval.evaluate import ModelSystem, evaluate
-    from hearsep.eval.report import band_table, summary_line, to_json, write_report
+    from hearsep.eval.report import band_table, report_paths, summary_line, to_json, write_report
     from hearsep.model.paths import resolve_model
 
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     pairs, count, info = _pairs(args)  # checks the audio arguments before the model loads
     model_path = resolve_model(args.model)
+    if args.out:
+        report_paths(args.out)  # an unwritable --out fails now, not after the whole evaluation
     system = ModelSystem(model_path, num_threads=args.threads)
     info = {"model": str(model_path), "latency_ms": round(system.latency_ms, 3), "threads": args.threads, **info}
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from hearsep.errors import OutputError
 from hearsep.eval.evaluate import Evaluation
-from hearsep.files import atomic_write, json_text, write_text
+from hearsep.files import atomic_write, check_output_path, json_text, write_text
 
 #: (key, header, decimals) of the per-band table
 TABLE_COLUMNS = (
@@ -128,16 +128,28 @@ def _nan(v):
     return float("nan") if v is None else v
 
 
-def write_report(evaluation: Evaluation, out_dir: str | Path, stem: str = "evaluation",
-                 meta: dict | None = None) -> dict[str, Path]:
-    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` into ``out_dir`` (created if needed)."""
+def report_paths(out_dir: str | Path, stem: str = "evaluation") -> dict[str, Path]:
+    """Create ``out_dir`` if needed and check that ``<stem>.{json,md,png}`` can be written there
+    (call it before the work); returns the three paths. Raises :class:`OutputError`."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"cannot write the report into {out}: it is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc.strerror}") from None
+    paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md", "plot": out / f"{stem}.png"}
+    for path in paths.values():
+        check_output_path(path)
+    return paths
+
+
+def write_report(evaluation: Evaluation, out_dir: str | Path, stem: str = "evaluation",
+                 meta: dict | None = None) -> dict[str, Path]:
+    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` into ``out_dir`` (created if needed)."""
+    paths = report_paths(out_dir, stem)
     return {
-        "json": write_text(out / f"{stem}.json", to_json(evaluation, meta) + "\n"),
-        "markdown": write_text(out / f"{stem}.md", markdown_report(evaluation)),
-        "plot": plot_bands(evaluation, out / f"{stem}.png", title=evaluation.system),
+        "json": write_text(paths["json"], to_json(evaluation, meta) + "\n"),
+        "markdown": write_text(paths["markdown"], markdown_report(evaluation)),
+        "plot": plot_bands(evaluation, paths["plot"], title=evaluation.system),
     }
