@@ -74,3 +74,29 @@ def test_missing_data_folders_are_named(tmp_path):
                                           "noise_dirs": [str(tmp_path / "noise")]}})
     with pytest.raises(ConfigError, match=r"data.noise_dirs folder\(s\) not found: .*noise\. This recipe trains on"):
         check_data(cfg)
+
+
+def test_compressed_spectrum_loss_is_level_invariant_and_zero_at_the_target():
+    import numpy as np
+    import tensorflow as tf
+
+    from hearsep.nn.train import compressed_spectrum_loss
+
+    rng = np.random.default_rng(0)
+    s = tf.complex(*[tf.constant(rng.normal(size=(2, 6, 9)), tf.float32) for _ in range(2)])
+    y = s + 0.3 * tf.complex(*[tf.constant(rng.normal(size=(2, 6, 9)), tf.float32) for _ in range(2)])
+    loss = float(compressed_spectrum_loss(s, y, 70.0, 30.0))
+    assert loss > 0.1
+    assert float(compressed_spectrum_loss(s, s, 70.0, 30.0)) < 1e-6
+    louder = float(compressed_spectrum_loss(s * 100, y * 100, 70.0, 30.0))  # +40 dB, both
+    assert louder == pytest.approx(loss, rel=1e-3)
+    # the magnitude term ignores phase, the complex one does not
+    flipped = -s
+    assert float(compressed_spectrum_loss(s, flipped, 1.0, 0.0)) < 1e-6
+    assert float(compressed_spectrum_loss(s, flipped, 0.0, 1.0)) > 1.0
+
+
+def test_init_from_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="init_from"):
+        TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "model": {"architecture": "gru-df",
+                                                                        "init_from": str(tmp_path / "no.keras")}})
