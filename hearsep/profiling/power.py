@@ -82,12 +82,17 @@ class _Counter:
 
 
 class PowerSource:
-    """Base: ``name``, ``kind`` ("energy" or "power"), ``description``, ``note``; ``read()``."""
+    """Base: ``name``, ``kind`` ("energy" or "power"), ``description``, ``note``; ``read()``.
+
+    ``interval_s`` is the sampling interval that suits the source: a sysfs read costs
+    microseconds, a ``vcgencmd`` run spawns a process (which itself draws power), a meter
+    poll takes ~0.14 s at 9600 baud (130 bytes x 10 bits)."""
 
     name = "?"
     kind = "power"
     description = ""
     note = ""
+    interval_s = 0.1
 
     def read(self) -> float:
         raise NotImplementedError
@@ -200,7 +205,7 @@ class Pi5PmicSource(PowerSource):
     """Sum of V x I over the PMIC rails that have both readings. ``command`` returns the text of
     ``vcgencmd pmic_read_adc`` (injectable for tests; default runs it)."""
 
-    name, kind = "pi5", "power"
+    name, kind, interval_s = "pi5", "power", 0.5
     note = "board rails from the PMIC, not the 5 V input power (regulator losses and USB loads excluded)"
 
     def __init__(self, command: Callable[[], str] | None = None):
@@ -223,7 +228,7 @@ class Pi5PmicSource(PowerSource):
 class UMMeterSource(PowerSource):
     """A RuiDeng UM24C/UM25C/UM34C meter on a serial port: bus V x I of the supply it sits in."""
 
-    name, kind = "um25c", "power"
+    name, kind, interval_s = "um25c", "power", 0.25
     note = "the board's draw from its USB supply, as the meter sees it"
 
     def __init__(self, device: str, meter=None, timeout_s: float = 1.0):
@@ -297,8 +302,8 @@ class EnergyReading:
 
 
 class PowerRecorder:
-    """Sample ``source`` every ``interval_s`` on a background thread between :meth:`start` and
-    :meth:`stop`, and integrate the energy.
+    """Sample ``source`` every ``interval_s`` (default: the source's own) on a background thread
+    between :meth:`start` and :meth:`stop`, and integrate the energy.
 
     The first read happens in :meth:`start` and the last in :meth:`stop`, so the interval is
     exactly the one between them. Energy sources: last counter minus first. Power sources: the
@@ -306,8 +311,10 @@ class PowerRecorder:
     An error on the thread (a meter unplugged mid-run) is raised again by :meth:`stop`.
     """
 
-    def __init__(self, source: PowerSource, interval_s: float = 0.1, clock: Callable[[], float] = time.monotonic):
-        self.source, self.interval_s, self.clock = source, float(interval_s), clock
+    def __init__(self, source: PowerSource, interval_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.source, self.clock = source, clock
+        self.interval_s = float(interval_s if interval_s is not None else getattr(source, "interval_s", 0.1))
         self.times: list[float] = []
         self.values: list[float] = []
         self._error: BaseException | None = None
@@ -364,7 +371,7 @@ class PowerRecorder:
             self._thread.join()
 
 
-def measure_idle(source: PowerSource, seconds: float, interval_s: float = 0.1) -> EnergyReading:
+def measure_idle(source: PowerSource, seconds: float, interval_s: float | None = None) -> EnergyReading:
     """Mean power while this process sleeps for ``seconds`` (the idle baseline before a run)."""
     rec = PowerRecorder(source, interval_s).start()
     time.sleep(seconds)

@@ -112,7 +112,7 @@ def _cpu_s() -> float:
 
 
 def profile_enhancer(enhancer, audio: np.ndarray, *, paced: bool = False, power: PowerSource | None = None,
-                     power_note: str = "", idle_s: float = 1.0, power_interval_s: float = 0.1,
+                     power_note: str = "", idle_s: float = 1.0, power_interval_s: float | None = None,
                      warmup_hops: int = 50, invoke_calls: int = 2000, progress=None,
                      sysfs_root: str | Path = "/sys", labels: dict | None = None) -> ProfileResult:
     """Run ``enhancer.process_hop`` over ``audio`` (mono float32 at the model rate), timed.
