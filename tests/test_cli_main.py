@@ -37,9 +37,10 @@ def test_termination_during_the_write_leaves_no_temporary_file(tmp_path, tiny_mo
     p.send_signal(sig)
     _, err = p.communicate(timeout=120)
     err = err.decode()
-    assert p.returncode == 128 + sig, err
-    assert signal.Signals(sig).name in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert list(out_dir.iterdir()) == []  # neither a temporary file nor a half-written output
+    left = sorted(f.name for f in out_dir.iterdir())
+    assert p.returncode == 128 + sig, (p.returncode, err, left)
+    assert signal.Signals(sig).name in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert left == []  # neither a temporary file nor a half-written output
 
 
 def test_handlers_are_restored_after_a_command(tmp_path, capsys, tiny_model_path):
