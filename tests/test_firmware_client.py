@@ -267,8 +267,9 @@ def test_a_device_that_dies_mid_capture_is_noticed_within_the_stall_time():
             dev.capture(10.0)
         elapsed = time.monotonic() - t0
     assert isinstance(emu.error, RuntimeError)
-    # stall time 1 + 2 * 0.1 s after the last block, not the 10 s asked for (+ 1.4 s of grace)
-    assert elapsed < 3.0
+    # stall time 1 + 2 * 0.1 s after the last block, not the 10 s asked for (the old client: 13 s);
+    # the bound leaves room for a loaded machine
+    assert elapsed < 5.0
 
 
 def test_a_link_lost_mid_capture_is_a_link_error_at_once():
@@ -279,7 +280,7 @@ def test_a_link_lost_mid_capture_is_a_link_error_at_once():
         t0 = time.monotonic()
         with pytest.raises(LinkError, match="lost during capture after 0.[0-9]+ s"):
             dev.capture(10.0, stall_s=30.0)
-        assert time.monotonic() - t0 < 2.0
+        assert time.monotonic() - t0 < 5.0  # well before the 10 s capture (or the 30 s stall) would end
 
 
 def test_capture_reports_progress_per_block(emu):
