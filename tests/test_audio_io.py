@@ -115,3 +115,16 @@ def test_exception_inside_the_writer_leaves_no_file(tmp_path):
             w.write(np.zeros(100, np.float32))
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_interruption_while_opening_leaves_no_temporary_file(tmp_path, monkeypatch, exc):
+    def interrupted(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(sf, "SoundFile", interrupted)
+    writer = io.AudioWriter(tmp_path / "o.wav", 16000, 1)  # kept alive: no help from garbage collection
+    with pytest.raises(exc):
+        with writer:
+            pass
+    assert list(tmp_path.iterdir()) == []

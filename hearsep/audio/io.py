@@ -208,13 +208,17 @@ class AudioWriter:
         from hearsep.files import atomic_path
 
         self._atomic = atomic_path(self.path)
-        tmp = self._atomic.__enter__()
         try:
+            tmp = self._atomic.__enter__()
             self._file = sf.SoundFile(str(tmp), "w", self.sample_rate_hz, self.channels, self.subtype,
                                       format=self.format)
         except BaseException as exc:
-            err = self._os_error(exc) if isinstance(exc, RuntimeError) else exc
-            self._atomic.__exit__(type(err), err, None)
+            # whenever the temporary file exists (the generator is suspended at its yield) it
+            # goes, even if a signal's exception landed between two of these statements
+            gen = self._atomic.gen
+            if getattr(gen, "gi_suspended", gen.gi_frame is not None and gen.gi_frame.f_lasti >= 0):
+                err = self._os_error(exc) if isinstance(exc, RuntimeError) else exc
+                self._atomic.__exit__(type(err), err, None)
             raise
         return self
 
