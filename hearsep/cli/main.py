@@ -107,6 +107,12 @@ class Terminated(SystemExit):
 
 
 def _raise_terminated(signum, frame):
+    # one is enough: a second SIGTERM/SIGHUP must not interrupt the clean-up this one starts
+    import signal
+
+    for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
     raise Terminated(signum)
 
 
