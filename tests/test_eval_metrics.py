@@ -82,7 +82,7 @@ def test_pesq_of_clean_against_itself_is_near_the_top(speech):
 
 
 def test_pesq_drops_with_noise_and_resamples_other_rates(speech):
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     noisy = speech + noise_like(3.0, level_dbfs=-30.0)
     p16 = pesq_wb(speech, noisy, 16000)

@@ -18,7 +18,6 @@ from typing import Iterator
 
 import numpy as np
 
-from hearsep.audio.resample import resample  # noqa: F401  (public here too: hearsep.audio.io.resample)
 from hearsep.audio.sources import AUDIO_SUFFIXES
 from hearsep.errors import AudioError, OutputError
 

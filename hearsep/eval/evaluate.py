@@ -56,7 +56,7 @@ class ModelSystem:
         self.latency_ms = self.enhancer.latency_ms
 
     def __call__(self, noisy: np.ndarray, rate_hz: int) -> np.ndarray:
-        from hearsep.audio.io import resample
+        from hearsep.audio.resample import resample
         from hearsep.runtime.enhancer import enhance_signal
 
         self.enhancer.reset()

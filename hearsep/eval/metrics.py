@@ -79,7 +79,7 @@ def _require(module: str):
 def _to_rate(x: np.ndarray, rate_hz: int, to_hz: int) -> np.ndarray:
     if int(rate_hz) == to_hz:
         return x
-    from hearsep.audio.io import resample
+    from hearsep.audio.resample import resample
 
     return resample(x.astype(np.float32), int(rate_hz), to_hz).astype(np.float64)
 

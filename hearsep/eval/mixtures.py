@@ -64,7 +64,8 @@ def corpus_files(corpus: str | Path, split: str = "dev") -> tuple[list[Path], li
 
 def load_mono(path: str | Path, rate_hz: int) -> np.ndarray:
     """A file as mono float32 at ``rate_hz`` (channels averaged, polyphase resampling)."""
-    from hearsep.audio.io import read_audio, resample
+    from hearsep.audio.io import read_audio
+    from hearsep.audio.resample import resample
 
     audio, info = read_audio(path)
     return resample(audio.mean(axis=0), info.sample_rate_hz, rate_hz)
@@ -109,7 +110,8 @@ def load_pairs(files: Sequence[tuple[str, Path, Path]], rate_hz: int | None = No
     Both files are made mono at ``rate_hz`` (default: the clean file's rate). The input SNR is
     measured as ``|clean|^2 / |noisy - clean|^2``.
     """
-    from hearsep.audio.io import read_audio, resample
+    from hearsep.audio.io import read_audio
+    from hearsep.audio.resample import resample
     from hearsep.eval.metrics import snr_db
 
     for name, clean_path, noisy_path in files:

@@ -57,7 +57,8 @@ def profile_audio(sample_rate_hz: int, path: str | Path | None = None, seconds: 
         from hearsep.profiling.signals import speech_like_mixture
 
         return speech_like_mixture(seconds or 10.0, sample_rate_hz), "synthetic speech-like sound in noise (5 dB SNR)"
-    from hearsep.audio.io import read_audio, resample
+    from hearsep.audio.io import read_audio
+    from hearsep.audio.resample import resample
 
     audio, info = read_audio(path)
     x = resample(audio, info.sample_rate_hz, sample_rate_hz)[0]
