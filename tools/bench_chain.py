@@ -8,7 +8,10 @@ Pins the process to one core and times, interleaved over several rounds:
 * ``step+chain``  the same step with the chain after the separator;
 * ``chain``       the chain's two per-hop calls alone (``process_spectrum`` + ``process_hop``) on a
                   speech-level hop (the limiter's pass-through path);
-* ``chain loud``  the same on a hop above MPO (the limiter's full path).
+* ``chain loud``  the same on a hop above MPO (the limiter's full path);
+* ``ref chain``   with ``--reference-chain FILE.py``: the ``chain`` loop for another version of
+                  ``hearsep/chain/chain.py`` (its ``build_chain``), timed in the same rounds, e.g.
+                  ``git show REV:hearsep/chain/chain.py > /tmp/chain_rev.py`` (before/after).
 
 It prints mean / p50 / p99 (microseconds) and the ratios chain / step and (step+chain - step) /
 step, of means and of medians (the median is robust to other processes' bursts on a shared
@@ -17,6 +20,7 @@ ratios, and rerun.
 
     python tools/bench_chain.py
     python tools/bench_chain.py --preset hearsep/fitting/presets/n3_nal-rp-wdrc.toml --program music
+    python tools/bench_chain.py --reference-chain /tmp/chain_rev.py
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", help="a .tflite model (default: models/default)")
     p.add_argument("--hops", type=int, default=5000, help="timed hops per loop (default 5000)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--reference-chain", help="another chain.py to time beside this one (its build_chain)")
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
 
@@ -66,7 +71,7 @@ def main(argv=None) -> int:
     enhanced = noisy.copy()
     hop_out = np.zeros(h, np.float32)
 
-    def chain_only(samples):
+    def chain_only(samples, chain=chain):
         def run():
             enhanced[:] = noisy
             chain.process_spectrum(noisy, enhanced)
@@ -75,6 +80,13 @@ def main(argv=None) -> int:
 
     loops = {"step": lambda: bare.process_hop(hop), "step+chain": lambda: with_chain.process_hop(hop),
              "chain": chain_only(hop), "chain loud": chain_only(loud)}
+    if args.reference_chain:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("reference_chain", args.reference_chain)
+        ref = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ref)
+        loops["ref chain"] = chain_only(hop, ref.build_chain(params, contract))
     ns = {k: [] for k in loops}
     for _ in range(args.rounds):
         for name, fn in loops.items():
@@ -87,6 +99,9 @@ def main(argv=None) -> int:
         summary[f"ratio_chain_to_step_{tag}"] = stats["chain"][key] / step
         summary[f"ratio_chain_loud_to_step_{tag}"] = stats["chain loud"][key] / step
         summary[f"ratio_added_to_step_{tag}"] = (stats["step+chain"][key] - step) / step
+        if "ref chain" in stats:
+            summary[f"ratio_ref_chain_to_step_{tag}"] = stats["ref chain"][key] / step
+            summary[f"ratio_chain_to_ref_chain_{tag}"] = stats["chain"][key] / stats["ref chain"][key]
     print(f"preset {Path(args.preset).name}" + (f" program {args.program!r}" if args.program else "")
           + f": {len(params.bands)} bands, limiter look-ahead {chain.latency_samples} samples; model {model.name}")
     print(f"{'loop':<12}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}")
@@ -97,6 +112,9 @@ def main(argv=None) -> int:
         print(f"ratios to the step ({tag}): chain {summary[f'ratio_chain_to_step_{tag}']:.2f}, chain (limiting) "
               f"{summary[f'ratio_chain_loud_to_step_{tag}']:.2f}, added inside the step {added:.2f} "
               f"(target <= {TARGET_RATIO:.2f}: {'met' if added <= TARGET_RATIO else 'not met'})")
+        if "ref chain" in stats:
+            print(f"  reference chain ({tag}): {summary[f'ratio_ref_chain_to_step_{tag}']:.2f} of the step; "
+                  f"this chain / reference {summary[f'ratio_chain_to_ref_chain_{tag}']:.2f}")
     if args.json:
         from hearsep.files import write_json
 

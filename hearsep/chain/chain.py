@@ -25,8 +25,7 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
    adjacent channels' gains for similar reasons (limiting spectral-contrast distortion);
 6. capped so that this hop's band output stays at or under the band MPO (output limiting
    without attack time: ``gain <= mpo_db_spl - L`` with ``L`` the band level of this very frame;
-   applied before the coupling and again after it; skipped in hops where no band's power
-   reaches ``P_mpo / g_max ** 2``, where it cannot bind);
+   applied before the coupling and again after it);
 7. band gains spread onto the bins with short-impulse-response band shapes corrected so that a
    tone at each band centre gets its band's gain through the short synthesis window
    (:func:`hearsep.chain.bands.band_gain_matrix`).
@@ -61,10 +60,10 @@ LIMITER_RELEASE_MS = 50.0
 #: across-band gain coupling: sharpness (power of the band power ratio) and margin (a band
 #: holding this fraction of the leakage it would get from a louder band counts as leakage)
 COUPLING_POWER, COUPLING_MARGIN = 4.0, 0.5
-#: coupling weights ``w = (P / P_ref) ** COUPLING_POWER`` are centred on this level (dB SPL) so
-#: that their exponent stays within float32 over the whole table range (-20..160 dB SPL:
-#: 10 ** +-36); the weighted sums are formed in float64 (products down to 1e-60 stay normal)
-COUPLING_REFERENCE_DB_SPL = 70.0
+#: coupling weights ``w = (P / P_ref) ** COUPLING_POWER`` are centred on this level (dB SPL):
+#: over the table's range (-20..160 dB SPL) they span 1e-40..1e32, in float32 (the lowest,
+#: for bands at digital silence, are subnormal; their gain is then that of silence)
+COUPLING_REFERENCE_DB_SPL = 80.0
 
 
 def check_params(params: ChainParams) -> None:
@@ -128,12 +127,14 @@ class HearingAidChain:
         # One matrix product of v = [E; log10 P; 1] gives both smoother branches and the coupling
         # exponents: rows 0..nb-1 (1 - a) E + a (s L + o), rows nb..2nb-1 the same with r, rows
         # 2nb..3nb-1 z = p ln10 (L - L_ref) (the coupling weights, from this very frame: leakage
-        # is instantaneous, and all bands read the same frame); then
+        # is instantaneous, and all bands read the same frame), rows 3nb..4nb-1 the MPO caps'
+        # exponents ln10 / 2 (log10 P_mpo - L); then
         # E = max(branch a, branch r) (attack while rising, release while falling, as a > r).
         self._scale = 10.0 / TABLE_STEP_DB
         self._offset = -TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)
         k = COUPLING_POWER * math.log(10.0)
-        det = np.zeros((3 * nb, 2 * nb + 1))
+        self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands])
+        det = np.zeros((4 * nb, 2 * nb + 1))
         for b in range(nb):
             for row, c in ((b, att[b]), (nb + b, rel[b])):
                 det[row, b] = 1.0 - c
@@ -141,23 +142,24 @@ class HearingAidChain:
                 det[row, 2 * nb] = c * self._offset[b]
             det[2 * nb + b, nb + b] = k
             det[2 * nb + b, 2 * nb] = -k * COUPLING_REFERENCE_DB_SPL / 10.0
+            # band MPO cap sqrt(P_mpo / P) = exp(ln10 / 2 (log10 P_mpo - log10 P))
+            det[3 * nb + b, nb + b] = -0.5 * math.log(10.0)
+            det[3 * nb + b, 2 * nb] = 0.5 * math.log(10.0) * self._mpo_bels[b]
         self._det = det.astype(np.float32)
         self._v = np.zeros(2 * nb + 1, np.float32)
         self._v[2 * nb] = 1.0
         self._e, self._lg = self._v[:nb], self._v[nb:2 * nb]  # state E; this frame's log10 P
-        self._u = np.zeros(3 * nb, np.float32)
+        self._u = np.zeros(4 * nb, np.float32)
         self._u_att, self._u_rel, self._z = self._u[:nb], self._u[nb:2 * nb], self._u[2 * nb:]
         leak = leakage_matrix(self.band_of_bin, centres, n, h, contract.window, fs)
         coupling = (leak / COUPLING_MARGIN) ** COUPLING_POWER
         np.fill_diagonal(coupling, 1.0)
-        self._coupling_t = coupling.T.copy()  # (bands, bands) float64, for [w g; w] @ C^T
-        self._wg = np.zeros((2, nb))  # rows: w * g, w (float64)
-        self._num_den = np.zeros((2, nb))
-        # band MPO as a linear gain cap: 10 ** ((mpo - L) / 20) = sqrt(P_mpo / P); it can bind only
-        # where P > P_mpo / g_max ** 2 (g_max: the table's largest gain; set with the volume)
-        self._mpo_power = np.array([10.0 ** (b.mpo_db_spl / 10.0) for b in params.bands], np.float32)
-        self._mpo_reach = np.zeros(nb, np.float32)
-        self._over = np.zeros(nb, bool)
+        self._coupling_t = coupling.T.astype(np.float32)  # (bands, bands), for [w g; w] @ C^T
+        self._wgm = np.zeros(3 * nb, np.float32)  # w * g | w | MPO cap
+        self._wg = self._wgm[:2 * nb].reshape(2, nb)
+        self._w_m, self._w, self._mpo_gain = self._wgm[nb:], self._wgm[nb:2 * nb], self._wgm[2 * nb:]
+        self._num_den = np.zeros((2, nb), np.float32)
+        self._wg0, self._num, self._den = self._wg[0], self._num_den[0], self._num_den[1]
         self._p_lo = np.float32(10.0 ** (TABLE_MIN_DB_SPL / 10.0))
         self._p_hi = np.float32(10.0 ** (TABLE_MAX_DB_SPL / 10.0))
         lim = 10.0 ** (-params.noise_reduction_db / 20.0)
@@ -180,7 +182,6 @@ class HearingAidChain:
         self._p = np.zeros(nb, np.float32)
         self._idx = np.zeros(nb, np.intp)
         self._band_gain = np.zeros(nb, np.float32)
-        self._mpo_gain = np.zeros(nb, np.float32)
         self._bin_gain = np.zeros(bins, np.float32)
         self.volume_db = 0.0
         self._table = None
@@ -192,8 +193,6 @@ class HearingAidChain:
         v = float(min(max(volume_db, self.params.volume_min_db), self.params.volume_max_db))
         table_db = gain_table_db(self.params.bands, self._levels, v, mpo=False)
         self._table = (10.0 ** (table_db / 20.0)).astype(np.float32).reshape(-1)
-        g_max = float(self._table.max())
-        self._mpo_reach[:] = self._mpo_power / np.float32(g_max * g_max)
         self.volume_db = v
         return v
 
@@ -223,23 +222,16 @@ class HearingAidChain:
         np.dot(self._power, self._sq_ext, out=p)  # calibrated band power + P_lo, 10 ** (dB SPL / 10)
         np.minimum(p, self._p_hi, out=p)  # the gain table's level range
         np.log10(p, out=self._lg)  # band level in bels
-        np.dot(self._det, self._v, out=self._u)  # both detector branches, coupling exponents
+        np.dot(self._det, self._v, out=self._u)  # detector branches, coupling and MPO exponents
         np.maximum(self._u_att, self._u_rel, out=self._e)  # detector: table index (float)
         self._idx[:] = self._e  # truncation of E (which holds + 0.5): the rounded index
         np.take(self._table, self._idx, out=g, mode="clip")
-        capped = np.greater(p, self._mpo_reach, out=self._over).any()  # band MPO can bind this hop
-        if capped:  # before the coupling, so that leakage-dominated bands take the capped gain
-            m = self._mpo_gain
-            np.divide(self._mpo_power, p, out=m)
-            np.sqrt(m, out=m)  # the gain that puts this frame's band level at its MPO
-            np.minimum(g, m, out=g)
-        wg = self._wg  # coupling: g' = C (w g) / C w
-        np.exp(self._z, out=wg[1])
-        np.multiply(wg[1], g, out=wg[0])
-        np.dot(wg, self._coupling_t, out=self._num_den)
-        np.divide(self._num_den[0], self._num_den[1], out=g)
-        if capped:  # and after it: no band above its own cap
-            np.minimum(g, self._mpo_gain, out=g)
+        np.exp(self._z, out=self._w_m)  # coupling weights w, band MPO caps m
+        np.minimum(g, self._mpo_gain, out=g)  # MPO before the coupling: leakage bands take the cap
+        np.multiply(self._w, g, out=self._wg0)  # coupling: g' = C (w g) / C w
+        np.dot(self._wg, self._coupling_t, out=self._num_den)
+        np.divide(self._num, self._den, out=g)
+        np.minimum(g, self._mpo_gain, out=g)  # and after it: no band above its own cap
         np.dot(self._spread, g, out=self._bin_gain)  # band gains onto the bins
         np.multiply(enhanced, self._bin_gain, out=enhanced)
 
