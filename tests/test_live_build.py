@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from hearsep.errors import ConfigError
-from hearsep.live.build import load_chain_params, make_processor
+from hearsep.fitting import load_chain_params
+from hearsep.live.build import make_processor
 
 PRESET = Path(__file__).resolve().parents[1] / "hearsep" / "fitting" / "presets" / "n3_nal-r.toml"
 

@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     from hearsep.errors import HearsepError
     from hearsep.files import check_output_path, write_json
     from hearsep.live import JackServer, LiveProcessor
-    from hearsep.live.build import make_enhancer
+    from hearsep.runtime.build import make_enhancer
     from hearsep.profiling.timing import pin_to_one_core
 
     try:

@@ -43,7 +43,7 @@ def run(args) -> int:
     from hearsep.errors import ConfigError, OutputError
     from hearsep.model.paths import resolve_model
     from hearsep.chain import build_chain
-    from hearsep.live.build import load_chain_params
+    from hearsep.fitting import load_chain_params
     from hearsep.runtime.api import Enhancer
 
     if args.threads < 1:

@@ -39,7 +39,7 @@ def add_arguments(parser):
 def run(args) -> int:
     from hearsep.eval.testbox import Testbox, save_testbox_png, summary_rows
     from hearsep.files import check_output_path, json_text
-    from hearsep.live.build import load_chain_params
+    from hearsep.fitting import load_chain_params
     from hearsep.model.contract import read_contract
     from hearsep.model.paths import resolve_model
 

@@ -54,7 +54,7 @@ def run_selftest(model=None, preset=None, program: str | None = None, delegate: 
                  list_devices: Callable[[], list] = _portaudio_devices) -> list[Check]:
     """All checks as :class:`Check` objects (a failed check never raises)."""
     from hearsep.model.paths import resolve_model
-    from hearsep.live.build import preset_chain
+    from hearsep.runtime.build import preset_chain
     from hearsep.profiling.profile import profile_enhancer
     from hearsep.profiling.signals import speech_like_mixture
     from hearsep.runtime.enhancer import StreamingEnhancer

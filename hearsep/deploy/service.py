@@ -64,7 +64,7 @@ def render_unit(preset: str | Path, model: str | Path | None = None, program: st
                 extra_args: tuple[str, ...] = ()) -> str:
     """The unit text for ``hearsep live --preset PRESET [--model M] [--program P]`` (absolute
     paths; ``example:NAME`` presets as they are). The preset is loaded and validated first."""
-    from hearsep.live.build import load_chain_params
+    from hearsep.fitting import load_chain_params
 
     load_chain_params(preset, program)  # a unit that would fail at boot is refused now
     text = str(preset)

@@ -611,4 +611,21 @@ def example_preset(audiogram: str | Audiogram = "N3", rule: str = "nal-r", ear: 
 __all__ = ["ABSOLUTE_MPO_DB_SPL", "Bands", "Calibration", "Compression", "Mpo", "NoiseReduction",
            "OTC_MPO_COMPRESSION_DB_SPL", "OTC_MPO_DB_SPL", "PROGRAM_NAMES", "Preset", "SCHEMA_VERSION", "Volume",
            "crossovers_for", "dumps_preset", "example_preset", "fit_preset", "load_preset",
-           "loads_preset", "parse_preset", "rule_targets", "save_preset", "validate_preset"]
+           "load_chain_params", "loads_preset", "parse_preset", "rule_targets", "save_preset", "validate_preset"]
+
+
+def load_chain_params(preset: str | Path | None, program: str | None = None):
+    """The resolved :class:`hearsep.chain.ChainParams` of ``preset`` and ``program``.
+
+    ``preset`` is a TOML path, or ``example:NAME`` for :func:`example_preset` of a Bisgaard
+    (2010) standard audiogram (e.g. ``example:N3``); ``None`` without a preset (then
+    ``program`` must be ``None`` too). Invalid presets raise ``ConfigError`` naming the field.
+    This is the one place that turns ``--preset/--program`` into chain parameters.
+    """
+    if preset is None:
+        if program is not None:
+            raise ConfigError("--program needs --preset (a program is a set of overrides inside a preset)")
+        return None
+    text = str(preset)
+    loaded = example_preset(text.split(":", 1)[1]) if text.startswith("example:") else load_preset(text)
+    return loaded.resolve(program)

@@ -72,14 +72,11 @@ def load_enhancer(model=None, preset: str | Path | None = None, program: str | N
     """A StreamingEnhancer for ``model`` (default: the shipped one, on ``delegate`` if given)
     and, with ``preset`` (TOML or ``example:NAME``), the hearing-aid chain it configures.
     Returns ``(enhancer, model_path)``."""
-    from hearsep.live.build import preset_chain
     from hearsep.model.paths import resolve_model
-    from hearsep.runtime.enhancer import StreamingEnhancer
-    from hearsep.runtime.separator import TFLiteSeparator
+    from hearsep.runtime.build import make_enhancer
 
     path = resolve_model(model)
-    sep = TFLiteSeparator(path, num_threads=num_threads, delegate=delegate)
-    return StreamingEnhancer(sep.contract, sep, preset_chain(preset, program, sep.contract)), path
+    return make_enhancer(path, preset, program, num_threads=num_threads, delegate=delegate), path
 
 
 def missed_hops(times: HopTimes, hop_ns: int) -> np.ndarray:

@@ -6,8 +6,9 @@
 """
 
 from hearsep.runtime.api import Enhancer
+from hearsep.runtime.build import make_enhancer, preset_chain
 from hearsep.runtime.enhancer import HopChain, StreamingEnhancer, check_audio_block, enhance_signal, time_aligned
 from hearsep.runtime.separator import TFLiteSeparator, UnityMask
 
-__all__ = ["Enhancer", "HopChain", "StreamingEnhancer", "TFLiteSeparator", "UnityMask", "check_audio_block",
+__all__ = ["Enhancer", "make_enhancer", "preset_chain", "HopChain", "StreamingEnhancer", "TFLiteSeparator", "UnityMask", "check_audio_block",
            "enhance_signal", "time_aligned"]
