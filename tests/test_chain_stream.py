@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from chain_fixtures import contract, wdrc_params
+from hearsep.audio.synthetic import speech_like
 from hearsep.chain import build_chain
 from hearsep.errors import ConfigError
 from hearsep.runtime.enhancer import StreamingEnhancer
 
 
 def _speechlike(n, seed=0):
-    """Noise with a 25 ms envelope, peaks near 0.1 (about 100 dB SPL at the 130 dB calibration)."""
-    rng = np.random.default_rng(seed)
-    env = np.repeat(rng.uniform(0.001, 0.025, n // 400 + 1), 400)[:n]
-    return (env * rng.standard_normal(n)).astype(np.float32)
+    """``n`` samples of speech-like sound at 16 kHz, RMS -36 dBFS, peaks near 0.1 (about 100 dB SPL
+    at the 130 dB calibration)."""
+    return speech_like(n / 16000, 16000, seed=seed, level_dbfs=-36.0, fricatives=True)
 
 
 def test_output_is_bit_identical_under_any_chunking():

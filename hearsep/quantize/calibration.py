@@ -9,7 +9,7 @@ A source is one of:
 * a folder of **audio files** (wav/flac/ogg, e.g. noisy recordings from the target device):
   used as they are, mono, resampled, cut into segments of at most ``segment_s``;
 * ``None``: **synthetic** speech-like mixtures (harmonic voiced source with formants and a
-  syllable envelope, plus coloured noise) made with numpy. A fallback that always works but
+  syllable envelope, plus coloured noise: :mod:`hearsep.audio.synthetic`). A fallback that always works but
   calibrates worse than real audio; reports flag it. Evaluation on them is not a quality claim.
 
 :func:`feature_sequences` turns audio into the normalised feature sequences ``[T, bins]`` the
@@ -26,6 +26,7 @@ import numpy as np
 
 from hearsep.audio.mix import mix_at_snr
 from hearsep.audio.sources import audio_files
+from hearsep.audio.synthetic import noise_like, speech_like
 from hearsep.errors import AudioError
 from hearsep.model.contract import ModelContract
 
@@ -33,6 +34,8 @@ SNR_RANGE_DB = (-5.0, 15.0)
 LEVEL_RANGE_DBFS = (-40.0, -15.0)
 #: what every description of synthetic audio says
 SYNTHETIC_NOTE = "NOT speech: harmonic tones with formants plus coloured noise"
+#: noise kinds of :func:`hearsep.audio.synthetic.noise_like` drawn for synthetic calibration mixtures
+CALIBRATION_NOISES = ("pink", "babble", "modulated")
 
 
 @dataclass(frozen=True)
@@ -59,46 +62,17 @@ def source_kind(source: str | Path | None) -> str:
 
 # ---- synthetic speech-like mixtures --------------------------------------------------------------
 
-def _voiced(seconds: float, rate_hz: int, rng: np.random.Generator) -> np.ndarray:
-    n = int(round(seconds * rate_hz))
-    t = np.arange(n) / rate_hz
-    f0 = 100.0 + 120.0 * rng.random() + 20.0 * np.sin(2 * np.pi * (0.3 + 0.5 * rng.random()) * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate_hz
-    formants = np.array([500.0, 1500.0, 2500.0, 3500.0]) * (0.85 + 0.3 * rng.random(4))
-    x = np.zeros(n)
-    for k in range(1, 50):
-        fk = k * f0
-        amp = sum(np.exp(-0.5 * ((fk - f) / 150.0) ** 2) for f in formants) + 0.01
-        x += np.where(fk < 0.45 * rate_hz, amp, 0.0) * np.sin(k * phase + rng.random() * 6.28) / math.sqrt(k)
-    fric = np.convolve(rng.standard_normal(n), [1.0, -0.9], mode="same") * 0.3  # unvoiced hiss
-    syll = np.clip(np.sin(2 * np.pi * (3.0 + 2.0 * rng.random()) * t + 6.28 * rng.random()), 0, None) ** 2
-    unv = np.clip(np.sin(2 * np.pi * 1.7 * t + 6.28 * rng.random()), 0, None) ** 8
-    pauses = np.sin(2 * np.pi * (0.2 + 0.2 * rng.random()) * t + 6.28 * rng.random()) > -0.5
-    x = (x * syll + fric * unv) * pauses
-    return x / (np.sqrt(np.mean(x ** 2)) + 1e-12)
-
-
-def _noise(seconds: float, rate_hz: int, rng: np.random.Generator) -> np.ndarray:
-    n = int(round(seconds * rate_hz))
-    w = rng.standard_normal(n)
-    kind = int(rng.integers(3))
-    if kind == 0:  # pink-ish: leaky integration
-        from scipy.signal import lfilter
-
-        w = lfilter([1.0], [1.0, -0.95], w)
-    elif kind == 1:  # babble-like: a few voices
-        w = sum(_voiced(seconds, rate_hz, rng) for _ in range(4))
-    else:  # modulated white noise
-        w *= 1.0 + 0.5 * np.sin(2 * np.pi * 4.0 * np.arange(n) / rate_hz)
-    return w / (np.sqrt(np.mean(w ** 2)) + 1e-12)
-
-
 def synthetic_items(count: int, seconds: float, rate_hz: int, seed: int) -> list[EvalItem]:
-    """``count`` deterministic synthetic mixtures (clean known), SNR and level drawn per item."""
+    """``count`` deterministic synthetic mixtures (clean known), SNR and level drawn per item.
+
+    Speech: :func:`hearsep.audio.synthetic.speech_like` with fricatives, mean pitch 100..220 Hz
+    (male and female voices); noise: one of :data:`CALIBRATION_NOISES` per item.
+    """
     rng = np.random.default_rng(seed)
     items = []
     for i in range(count):
-        s, n = _voiced(seconds, rate_hz, rng), _noise(seconds, rate_hz, rng)
+        s = speech_like(seconds, rate_hz, seed=rng, f0_hz=rng.uniform(100.0, 220.0), fricatives=True)
+        n = noise_like(seconds, rate_hz, kind=str(rng.choice(CALIBRATION_NOISES)), seed=rng)
         snr = SNR_RANGE_DB[0] + (SNR_RANGE_DB[1] - SNR_RANGE_DB[0]) * (i + rng.random()) / count
         level = rng.uniform(*LEVEL_RANGE_DBFS)
         mixed = mix_at_snr(s, n, snr, level_dbfs=level, level_of="speech", max_peak=0.99)
