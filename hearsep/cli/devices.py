@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-HELP = "list audio host APIs and devices (channels, default rate) for hearsep live"
 DESCRIPTION = """List the audio host APIs (JACK, ALSA, ...) and devices PortAudio sees, with their input
 and output channel counts and default sample rate in Hz; '>' marks the default input, '<' the
 default output. Use the index or (part of) the name with hearsep live --input/--output. A JACK

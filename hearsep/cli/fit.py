@@ -8,7 +8,6 @@ import re
 import sys
 from pathlib import Path
 
-HELP = "prescribe gains for an audiogram (NAL-R, POGO, CAMFIT...) and write a preset TOML"
 DESCRIPTION = """\
 Prescribe real-ear insertion gain for an audiogram and write a validated preset for one ear.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-HELP = "measure end-to-end latency with a click through a JACK loopback, against its budget"
 DESCRIPTION = """Measure the live runner's end-to-end latency: a probe stream plays clicks into the
 runner's input and records its output (JACK connections probe -> runner -> probe, no hardware),
 and each click's return is timed to the sample. Printed beside the budget it should equal:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-HELP = "run the enhancer live: microphone -> model (-> preset chain) -> earpiece"
 DESCRIPTION = """Run the enhancer live through PortAudio (JACK, ALSA): microphone -> separator model
 -> hearing-aid chain (with --preset) -> earpiece, mono, one block per audio-server period.
 

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-HELP = "validate, show (text, JSON, PNG) or diff hearing-aid presets"
 DESCRIPTION = """\
 Check and inspect hearing-aid presets (TOML files written by `hearsep fit` or by hand).
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HELP = "measure a preset's hearing-aid chain like a clinic's analyzer (ANSI S3.22 tests)"
 DESCRIPTION = """\
 Measure the hearing-aid chain a preset configures, the way a hearing-aid analyzer measures a
 device per ANSI S3.22, with pure tones through the streaming chain (no separator):
