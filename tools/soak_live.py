@@ -49,7 +49,8 @@ while True:
 def speech_in_noise(corpus: Path | None, rate_hz: int, samples: int, snr_db: float = 5.0) -> tuple[np.ndarray, str]:
     """``(signal, description)``: corpus dev speech + noise at ``snr_db`` looped to ``samples``,
     -25 dBFS mixture; or a synthetic stand-in when there is no corpus."""
-    from hearsep.audio.io import read_audio, resample
+    from hearsep.audio.io import read_audio
+    from hearsep.audio.resample import resample
     from hearsep.audio.mix import loop_to_length, mix_at_snr
 
     speech_files = sorted((corpus / "speech" / "dev").glob("*.flac"))[:20] if corpus else []
