@@ -87,6 +87,29 @@ def _step_inputs(bins: int, states: list[StateSpec]):
     return feats, state_inputs
 
 
+def _gru_stack(x, p: dict):
+    """The stacked GRU core of the training (sequence) model, shared by ``gru`` and ``gru-df``."""
+    for i in range(p["layers"]):
+        cell = keras.layers.GRUCell(p["units"], name=f"gru{i}_cell")
+        x = keras.layers.RNN(cell, return_sequences=True, name=f"gru{i}")(x)
+    return x
+
+
+def _gru_step_core(sequence_model, p: dict):
+    """One frame through the sequence model's encoder and GRU cells (weights shared), state in
+    and out: returns ``(states, feats, state_inputs, x, state_outputs)``."""
+    bins = sequence_model.input_shape[-1]
+    states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, p["units"])) for i in range(p["layers"])]
+    feats, state_inputs = _step_inputs(bins, states)
+    x = keras.layers.Reshape((bins,), name="squeeze")(feats)
+    x = sequence_model.get_layer("encoder")(x)
+    outs = {}
+    for i, h in enumerate(state_inputs):
+        x, _ = sequence_model.get_layer(f"gru{i}").cell(x, h)
+        outs[states[i].output] = x
+    return states, feats, state_inputs, x, outs
+
+
 @register
 class GRUMask(Architecture):
     """Dense(relu) -> ``layers`` x GRU(``units``) -> Dense(bins, sigmoid): a real mask per bin.
@@ -107,24 +130,14 @@ class GRUMask(Architecture):
         p = self.params
         x_in = keras.Input((None, bins), name=FEATURES)
         x = keras.layers.Dense(p["input_units"], activation="relu", name="encoder")(x_in)
-        for i in range(p["layers"]):
-            cell = keras.layers.GRUCell(p["units"], name=f"gru{i}_cell")
-            x = keras.layers.RNN(cell, return_sequences=True, name=f"gru{i}")(x)
+        x = _gru_stack(x, p)
         mask = keras.layers.Dense(bins, activation="sigmoid", name=MASK)(x)
         return keras.Model(x_in, mask, name="gru_sequence")
 
     def step(self, sequence_model: keras.Model):
         p = self.params
         bins = sequence_model.input_shape[-1]
-        states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, p["units"])) for i in range(p["layers"])]
-        feats, state_inputs = _step_inputs(bins, states)
-        x = keras.layers.Reshape((bins,), name="squeeze")(feats)
-        x = sequence_model.get_layer("encoder")(x)
-        outs = {}
-        for i, h in enumerate(state_inputs):
-            cell = sequence_model.get_layer(f"gru{i}").cell
-            x, _ = cell(x, h)
-            outs[states[i].output] = x
+        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p)
         mask = keras.layers.Reshape((1, bins), name="unsqueeze")(sequence_model.get_layer(MASK)(x))
         model = keras.Model([feats, *state_inputs], {MASK: mask, **outs}, name="gru_step")
         return model, states
@@ -194,23 +207,13 @@ class GRUDeepFilter(GRUMask):
         p = self.params
         x_in = keras.Input((None, bins), name=FEATURES)
         x = keras.layers.Dense(p["input_units"], activation="relu", name="encoder")(x_in)
-        for i in range(p["layers"]):
-            cell = keras.layers.GRUCell(p["units"], name=f"gru{i}_cell")
-            x = keras.layers.RNN(cell, return_sequences=True, name=f"gru{i}")(x)
+        x = _gru_stack(x, p)
         return keras.Model(x_in, self._head(x, bins), name="gru_df_sequence")
 
     def step(self, sequence_model: keras.Model):
         p = self.params
         bins = sequence_model.input_shape[-1]
-        states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, p["units"])) for i in range(p["layers"])]
-        feats, state_inputs = _step_inputs(bins, states)
-        x = keras.layers.Reshape((bins,), name="squeeze")(feats)
-        x = sequence_model.get_layer("encoder")(x)
-        outs = {}
-        for i, h in enumerate(state_inputs):
-            cell = sequence_model.get_layer(f"gru{i}").cell
-            x, _ = cell(x, h)
-            outs[states[i].output] = x
+        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p)
         head = {name: sequence_model.get_layer(name) for name in (MASK, "df_taps")}
         y = self._head(x, bins, head)
         mask = keras.layers.Reshape((1, y.shape[-1]), name="unsqueeze")(y)
