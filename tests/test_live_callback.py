@@ -105,6 +105,33 @@ def test_xruns_are_counted_from_the_status_flags():
         processor(x, out, 32, None, flags)
     assert (processor.blocks, processor.xruns) == (5, 3)
     assert (processor.input_overflows, processor.output_underflows) == (2, 2)
+    assert processor.xrun_blocks.tolist() == [1, 2, 4]  # when in the run they came
+
+
+def test_the_xrun_log_keeps_the_first_blocks_and_the_count_goes_on():
+    processor = LiveProcessor(None, device_rate_hz=16000, xrun_log_blocks=2)
+    out, x = np.zeros((32, 1), np.float32), np.zeros((32, 1), np.float32)
+    for k in range(6):
+        processor(x, out, 32, None, Flags(output_underflow=k % 2 == 1))
+    assert processor.xruns == 3 and processor.xrun_blocks.tolist() == [1, 3]
+
+
+def test_the_callback_thread_is_recorded_on_the_first_block_and_described_in_the_summary():
+    import threading
+
+    processor = LiveProcessor(None, device_rate_hz=16000)
+    assert processor.thread_id == 0
+    feed(processor, speechlike(3200), 32)
+    assert processor.thread_id == threading.get_native_id()
+    processor.callback_thread = {"policy": "SCHED_FIFO", "priority": 65, "cpus": [0]}
+    summary = summarize(processor, "duration")
+    assert summary.scheduling == "SCHED_FIFO priority 65 on CPU 0"
+    assert summary.as_dict()["callback_thread"] == {"policy": "SCHED_FIFO", "priority": 65, "cpus": [0]}
+    assert "callback thread SCHED_FIFO priority 65 on CPU 0" in summary.lines()[-1]
+    processor.callback_thread = {"policy": "SCHED_OTHER", "priority": 0, "cpus": [0, 1]}
+    assert summarize(processor, "duration").scheduling == "SCHED_OTHER (not real-time) on CPUs 0,1"
+    processor.callback_thread = {}
+    assert summarize(processor, "duration").scheduling == "scheduling unknown"
 
 
 def test_timing_ring_keeps_the_most_recent_blocks_in_order():

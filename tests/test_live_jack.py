@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -59,6 +60,8 @@ def test_live_output_is_the_enhanced_input_with_nothing_dropped_or_repeated(jack
     fresh = StreamingEnhancer.from_model(DEFAULT_MODEL) if with_model else None
     result = check_continuity(processor, probe, PERIOD_FRAMES, fresh)
     assert result.input_intact and result.output_replayed and result.returned_intact
+    # the session server runs --no-realtime: the policy is read from the thread, not assumed
+    assert summary.callback_thread["policy"] == "SCHED_OTHER"
     assert result.compared_samples > RATE_HZ // 2
     if with_model:  # the model changed the signal: the replay is not a copy
         got = processor.recorded_in[:processor.frames]
@@ -159,3 +162,51 @@ def test_a_model_rate_other_than_the_device_rate_with_resampling_refused(jack_se
     assert main(["live", "--seconds", "1", "--no-resample"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "48000 Hz" in err[0] and "16000 Hz" in err[0] and "refused" in err[0]
+
+
+def test_a_realtime_server_runs_the_callback_fifo_on_the_cpu_the_process_was_pinned_to(jack_server):
+    from hearsep.live.jack import JackServer, realtime_allowed
+
+    if not realtime_allowed():
+        pytest.skip("this process may not use SCHED_FIFO (no CAP_SYS_NICE or RLIMIT_RTPRIO): the fallback is tested")
+    before = os.sched_getaffinity(0)
+    cpu = max(before)
+    os.sched_setaffinity(0, {cpu})  # jackd and PortAudio's JACK client thread inherit it
+    try:
+        with JackServer(RATE_HZ, PERIOD_FRAMES, name=f"hearsep-test-{os.getpid()}-rt", realtime=True) as server:
+            assert server.realtime_active and "-R" in server.flags
+            processor = LiveProcessor(None, device_rate_hz=RATE_HZ)
+            summary, _ = run_loopback(processor, LoopbackProbe(speechlike(RATE_HZ // 4)))
+    finally:
+        os.sched_setaffinity(0, before)
+    thread = summary.callback_thread
+    assert thread["policy"] == "SCHED_FIFO" and 0 < thread["priority"] < server.priority
+    assert thread["cpus"] == [cpu]
+    assert processor.thread_id != threading.get_native_id()  # PortAudio's thread, not this one
+
+
+REFUSE_RT = """
+from hearsep.live.jack import JackServer, realtime_allowed
+assert not realtime_allowed()
+assert "--no-realtime" in JackServer(16000, 32, realtime=None).flags
+with JackServer(16000, 32, name="hearsep-test-%d-nort", realtime=True) as server:
+    print(server.realtime_active, server.describe())
+"""
+
+
+def test_where_realtime_is_refused_the_server_falls_back_and_says_so(jack_server):
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to drop CAP_SYS_NICE")
+    from hearsep.live.jack import realtime_allowed
+
+    if os.geteuid() != 0 and realtime_allowed():
+        pytest.skip("this user's RLIMIT_RTPRIO allows SCHED_FIFO; setpriv cannot take that away")
+    # root: drop CAP_SYS_NICE for the child (what a container without real-time rights looks like)
+    drop = ["setpriv", "--inh-caps", "-sys_nice", "--bounding-set", "-sys_nice", "--"] if os.geteuid() == 0 else []
+    out = subprocess.run(drop + [sys.executable, "-c", REFUSE_RT % os.getpid()], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("False jackd real-time asked for (-R) but NOT granted: the server runs SCHED_OTHER, "
+                                  "asynchronous")

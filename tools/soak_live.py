@@ -1,17 +1,22 @@
 """Soak benchmark: the live runner for minutes on a JACK dummy server under load, against a
 pass-through callback measured the same way in the same process.
 
-Both runs: a private ``jackd -d dummy`` at ``--rate`` / ``--period`` frames, the runner and the
+Both runs: one private ``jackd -d dummy`` at ``--rate`` / ``--period`` frames, the runner and the
 server pinned to the first CPU, a second process spinning on the last CPU (``--no-load`` to skip
 it), and a :class:`hearsep.live.LoopbackProbe` playing speech in noise into the runner and
-recording what comes back. Run 1 is the instrumented pass-through callback
+recording what comes back. The server runs real-time (``jackd -R -P 70``: its cycle thread and,
+through libjack, PortAudio's callback thread under ``SCHED_FIFO``) where this process may use
+``SCHED_FIFO``, else ``--no-realtime`` (``--realtime on|off`` forces either); the header says
+which, with the callback thread's policy and CPUs as read from the running thread, and both runs
+share the server, so the baseline meets the same flags. Run 1 is the instrumented pass-through callback
 (``LiveProcessor(None)``); run 2 the default model with a typical preset, ``example:N3`` (NAL-R
 fit of the Bisgaard N3 audiogram). Each run is split into ``--segments`` parts played
 alternately (the order swapping every segment), so that both meet the same machine load over
 time. Printed side by side: blocks, safe-path blocks, xruns (PortAudio's flags) and their ratio
 to the baseline, callback time p50/p99/p99.9/max in us and % of the period (wall clock, and the
 callback thread's CPU time), real-time factor, and whether any audio was dropped or repeated
-(:func:`hearsep.live.verify.check_continuity`: bit-exact input, replayed output, returned output).
+(:func:`hearsep.live.verify.check_continuity`: bit-exact input, replayed output, returned output),
+and how many xruns came in the first or last half second of a segment (stream start and stop).
 
     nice -n 10 python tools/soak_live.py --seconds 600 --json soak.json
 
@@ -96,6 +101,10 @@ def main(argv=None) -> int:
     parser.add_argument("--segments", type=int, default=10,
                         help="split each run into this many parts, played alternately (default 10)")
     parser.add_argument("--no-load", action="store_true", help="no second process loading the other core")
+    parser.add_argument("--realtime", choices=("auto", "on", "off"), default="auto",
+                        help="jackd -R (SCHED_FIFO server and callback threads): auto = where allowed (default)")
+    parser.add_argument("--priority", type=int, default=70, help="jackd -P: the server's FIFO priority (default 70)")
+    parser.add_argument("--sync", action="store_true", help="jackd -S (synchronous mode)")
     parser.add_argument("--corpus", default=os.environ.get("HEARSEP_CORPUS", "/work/shared/corpus"))
     parser.add_argument("--json", metavar="FILE", help="write both summaries and the verdicts as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -147,7 +156,10 @@ def main(argv=None) -> int:
         runs = {BASE: [], MODEL: []}
         ended = "duration"
         try:
-            with JackServer(args.rate, args.period, name=f"hearsep-soak-{os.getpid()}"):
+            realtime = {"auto": None, "on": True, "off": False}[args.realtime]
+            with JackServer(args.rate, args.period, name=f"hearsep-soak-{os.getpid()}", realtime=realtime,
+                            priority=args.priority, sync=args.sync) as server:
+                server_line, server_flags = server.describe(), server.flags
                 for k in range(segments):
                     part = signal[k * seg:(k + 1) * seg]
                     # alternate which goes first, so that both see the same load over time
@@ -194,6 +206,8 @@ def main(argv=None) -> int:
     print(f"soak: {args.seconds:g} s per run in {segments} alternating segments at {args.rate} Hz / {args.period} frames "
           f"({1000 * args.period / args.rate:.2f} ms), {'with' if load else 'without'} a load process on the last "
           f"CPU; input: {described}; preset {args.preset}")
+    print(f"server: {server_line} ({' '.join(server_flags)} -d dummy -r {args.rate} -p {args.period}); "
+          f"callback thread: {base.scheduling} (pass-through), {model.scheduling} (model)")
     rows = [("blocks", lambda s, c: f"{s.blocks}"),
             ("safe-path blocks", lambda s, c: f"{s.safe_blocks} ({s.safe_hops} hops)"),
             ("xruns", lambda s, c: f"{s.xruns}"),
@@ -219,14 +233,27 @@ def main(argv=None) -> int:
                                 and all(c.output_replayed for c in conts[MODEL])),
     }
     print(f"xruns ratio model / pass-through: {xrun_ratio:.2f} (target <= {XRUN_MAX_RATIO})")
+    edge = args.rate // (2 * args.period)  # blocks in half a second
+
+    def at_edges(label):
+        return sum(int(np.sum((b < edge) | (b >= p.blocks - edge))) for p, _ in runs[label] for b in [p.xrun_blocks])
+
+    print(f"xruns in the first or last 0.5 s of a segment (stream start/stop): {at_edges(BASE)} pass-through, "
+          f"{at_edges(MODEL)} model")
     print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items()))
     if args.json:
         write_json(args.json, {"seconds": args.seconds, "rate_hz": args.rate, "period_frames": args.period,
                                "load": load is not None, "input": described, "preset": args.preset,
+                               "server": server_line, "server_flags": server_flags,
                                "passthrough": base.as_dict(), "model": model.as_dict(),
                                "segments": segments,
                                "continuity": {"passthrough": [c.__dict__ for c in conts[BASE]],
                                               "model": [c.__dict__ for c in conts[MODEL]]},
+                               "xrun_blocks": {"passthrough": [p.xrun_blocks.tolist() for p, _ in runs[BASE]],
+                                               "model": [p.xrun_blocks.tolist() for p, _ in runs[MODEL]]},
+                               "segment_blocks": {"passthrough": [p.blocks for p, _ in runs[BASE]],
+                                                  "model": [p.blocks for p, _ in runs[MODEL]]},
+                               "xruns_at_segment_edges": {"passthrough": at_edges(BASE), "model": at_edges(MODEL)},
                                "xrun_ratio": xrun_ratio, "verdicts": verdicts})
     return 0 if all(verdicts.values()) else 1
 

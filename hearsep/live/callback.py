@@ -31,6 +31,7 @@ hop (``StreamingEnhancer``).
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -54,14 +55,16 @@ class LiveProcessor:
     a power of two). ``hop_log_hops``: if > 0, the first that many hops record whether they took
     the safe path (:attr:`hop_safe_log`); ``record_samples``: if > 0, the first that many device
     samples in and out are kept (:attr:`recorded_in`, :attr:`recorded_out`), so that a run can be
-    checked offline bit for bit (:func:`replay`).
+    checked offline bit for bit (:func:`replay`). ``xrun_log_blocks``: how many of the first
+    flagged blocks keep their block number (:attr:`xrun_blocks`: when in the run they came).
     ``clock``: wall-clock nanoseconds, monotonic; ``cpu_clock``: this thread's CPU time in
     nanoseconds (both injectable for tests).
     """
 
     def __init__(self, enhancer=None, *, device_rate_hz: int | None = None, budget_fraction: float | None = 0.75,
                  resample: bool = True, max_block_frames: int = 8192, ring_blocks: int = 1 << 19,
-                 hop_log_hops: int = 0, record_samples: int = 0, clock=time.perf_counter_ns,
+                 hop_log_hops: int = 0, record_samples: int = 0, xrun_log_blocks: int = 4096,
+                 clock=time.perf_counter_ns,
                  cpu_clock=time.thread_time_ns):
         if ring_blocks < 1 or ring_blocks & (ring_blocks - 1):
             raise ConfigError(f"ring_blocks must be a power of two (got {ring_blocks})")
@@ -87,10 +90,17 @@ class LiveProcessor:
         self.frames = 0
         self.period_frames = 0
         self.max_ns = 0
+        #: the native id of the thread that ran the first callback (0 before it), so that the
+        #: stream can read its scheduling policy and CPUs while it runs
+        self.thread_id = 0
+        #: that thread's scheduling (:func:`hearsep.live.jack.thread_scheduling`), filled in by the
+        #: stream while it runs ({} until then, or off Linux)
+        self.callback_thread: dict = {}
         self._ring = np.zeros(ring_blocks, np.int64)
         self._cpu_ring = np.zeros(ring_blocks, np.int64)
         self._ring_mask = ring_blocks - 1
         self.hop_safe_log = np.zeros(hop_log_hops, np.uint8)
+        self._xrun_log = np.zeros(xrun_log_blocks, np.int64)
         self.recorded_in = np.zeros(record_samples, np.float32)
         self.recorded_out = np.zeros(record_samples, np.float32)
         # safe-path decision state
@@ -151,6 +161,11 @@ class LiveProcessor:
         start = self.blocks & self._ring_mask
         return np.concatenate([ring[start:], ring[:start]])
 
+    @property
+    def xrun_blocks(self) -> np.ndarray:
+        """The block numbers (0 = the first callback) of the first ``xrun_log_blocks`` xruns."""
+        return self._xrun_log[:min(self.xruns, self._xrun_log.shape[0])].copy()
+
     # ----------------------------------------------------------------------------- callback
     def __call__(self, indata, outdata, frames, time_info, status) -> None:
         clock = self._clock
@@ -158,6 +173,8 @@ class LiveProcessor:
         c0 = self._cpu_clock()
         if status:
             self._count_status(status)
+        if not self.blocks:
+            self.thread_id = threading.get_native_id()
         period_ns = frames * 1_000_000_000 // self.device_rate_hz
         self.period_frames = frames
         x = indata[:, 0]
@@ -195,6 +212,8 @@ class LiveProcessor:
             self.output_underflows += 1
             xrun = True
         if xrun:
+            if self.xruns < self._xrun_log.shape[0]:
+                self._xrun_log[self.xruns] = self.blocks
             self.xruns += 1
 
     def _enhance(self, x, y, deadline, period_ns) -> bool:

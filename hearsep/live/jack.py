@@ -10,6 +10,13 @@ Facts this relies on (jackd(1), jack_lsp(1)):
 - ``jackd --no-realtime -a e -d dummy -r RATE -p FRAMES`` runs without audio hardware or D-Bus;
   ``-a e`` ignores clients' requests to connect themselves to other clients' ports, so
   PortAudio's automatic ``system:*`` connections are not made and the caller wires the ports;
+- ``jackd -R -P PRIORITY ...`` runs the server's cycle thread with ``SCHED_FIFO`` at ``PRIORITY``
+  and gives every client's process thread (through libjack: PortAudio's callback thread) FIFO
+  at ``PRIORITY - 1``; where the caller may not use ``SCHED_FIFO`` jackd logs "Cannot use
+  real-time scheduling" and runs on without it, so the policy is read back from the threads
+  (:func:`thread_scheduling`), not assumed;
+- ``jackd -S`` (synchronous mode) makes the server wait for the clients within the cycle: a late
+  client is an xrun in the cycle it is late, not in the next one;
 - ``jack_wait -w -t SECONDS`` returns once the server answers;
 - ``jack_lsp -l PORT`` prints the port's latency ranges in frames: ``port capture latency`` (input
   to this port from the source) and ``port playback latency`` (from this port to the sink).
@@ -98,6 +105,43 @@ def port_latency_frames(port: str) -> dict[str, tuple[int, int]]:
     return result
 
 
+def thread_scheduling(tid: int) -> dict:
+    """``{"policy": "SCHED_FIFO" | "SCHED_OTHER" | ..., "priority": int, "cpus": [int, ...]}`` of
+    thread (or process) ``tid``, Linux ``sched_getscheduler(2)``/``sched_getaffinity(2)``;
+    ``{}`` where the thread is gone or the platform has no such calls."""
+    names = {getattr(os, n): n for n in ("SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_IDLE")
+             if hasattr(os, n)}
+    try:
+        policy = os.sched_getscheduler(tid)
+        return {"policy": names.get(policy, str(policy)), "priority": os.sched_getparam(tid).sched_priority,
+                "cpus": sorted(os.sched_getaffinity(tid))}
+    except (AttributeError, OSError):
+        return {}
+
+
+def realtime_allowed() -> bool:
+    """Whether this process may put a thread under ``SCHED_FIFO`` (root or ``CAP_SYS_NICE`` or an
+    ``RLIMIT_RTPRIO`` above 0, and, in a container, a real-time CPU share): tried on a throwaway
+    thread, so nothing in this process changes."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    import threading
+
+    result = []
+
+    def attempt():
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    t = threading.Thread(target=attempt, name="hearsep-rt-probe")
+    t.start()
+    t.join()
+    return bool(result and result[0])
+
+
 class JackServer:
     """A private JACK server with the dummy driver, as a context manager.
 
@@ -106,20 +150,57 @@ class JackServer:
     this process, hence its children and PortAudio initialised afterwards) at it; on exit stops the
     server and restores the variable. The dummy driver's clock is the system clock; its capture
     ports deliver silence and its playback ports discard what they get.
+
+    ``realtime``: ``False`` (default) runs ``--no-realtime``; ``True`` asks for ``-R -P priority``
+    (server cycle thread at ``priority``, clients' process threads at ``priority - 1``, FIFO);
+    ``None`` asks for it where :func:`realtime_allowed`. After :meth:`start`,
+    :attr:`realtime_active` says whether the server's threads really run ``SCHED_FIFO`` (jackd
+    falls back silently where it may not). ``sync``: synchronous mode (``-S``). ``nperiods`` is
+    not a dummy-driver option: its buffering is one period each way.
     """
 
-    def __init__(self, rate_hz: int = 16000, period_frames: int = 32, name: str | None = None):
+    def __init__(self, rate_hz: int = 16000, period_frames: int = 32, name: str | None = None, *,
+                 realtime: bool | None = False, priority: int = 70, sync: bool = False):
         self.rate_hz, self.period_frames = int(rate_hz), int(period_frames)
         self.name = name or f"hearsep-{os.getpid()}-{self.rate_hz}"
+        self.realtime_requested = realtime_allowed() if realtime is None else bool(realtime)
+        self.priority, self.sync = int(priority), bool(sync)
+        self.realtime_active = False
         self.process: subprocess.Popen | None = None
         self._previous: str | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        """The server's options before the driver's (``-d dummy ...``)."""
+        mode = ["-R", "-P", str(self.priority)] if self.realtime_requested else ["--no-realtime"]
+        return mode + (["-S"] if self.sync else []) + ["-a", "e"]
+
+    def thread_policies(self) -> dict[int, dict]:
+        """:func:`thread_scheduling` of each of the server's threads, by thread id."""
+        if self.process is None:
+            return {}
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{self.process.pid}/task")]
+        except OSError:
+            return {}
+        return {tid: info for tid in tids if (info := thread_scheduling(tid))}
+
+    def describe(self) -> str:
+        """One line: the server's scheduling as asked for and as found."""
+        if not self.realtime_requested:
+            mode = "not real-time (--no-realtime)"
+        elif self.realtime_active:
+            mode = f"real-time (SCHED_FIFO, server priority {self.priority})"
+        else:
+            mode = "real-time asked for (-R) but NOT granted: the server runs SCHED_OTHER"
+        return f"jackd {mode}{', synchronous (-S)' if self.sync else ', asynchronous'}"
 
     def start(self) -> "JackServer":
         jackd = _tool("jackd")
         # jackd logs every xrun: a file, not a pipe that could fill up and stall the server
         self._log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
-            [jackd, "-n", self.name, "--no-realtime", "-a", "e", "-d", "dummy",
+            [jackd, "-n", self.name, *self.flags, "-d", "dummy",
              "-r", str(self.rate_hz), "-p", str(self.period_frames)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log)
         waited = _run([_tool("jack_wait"), "-w", "-t", str(int(_TIMEOUT_S))], env=_env(self.name))
@@ -128,6 +209,8 @@ class JackServer:
             raise LiveAudioError(f"jackd did not start ({reason or waited.stdout.strip() or 'no reason given'})")
         self._previous = os.environ.get("JACK_DEFAULT_SERVER")
         os.environ["JACK_DEFAULT_SERVER"] = self.name
+        self.realtime_active = any(t.get("policy") in ("SCHED_FIFO", "SCHED_RR")
+                                   for t in self.thread_policies().values())
         return self
 
     def _stop_and_read(self) -> str:

@@ -161,8 +161,17 @@ def _gc_frozen():
         gc.unfreeze()
 
 
-def _wait(streams: list[_Stream], until, stop: threading.Event | None, on_poll=None) -> str:
+def _note_callback_thread(processor: LiveProcessor) -> None:
+    """Read the callback thread's scheduling once it has run (it only exists while the stream runs)."""
+    if not processor.callback_thread and processor.thread_id:
+        processor.callback_thread = jack.thread_scheduling(processor.thread_id)
+
+
+def _wait(streams: list[_Stream], until, stop: threading.Event | None, on_poll=None,
+          processor: LiveProcessor | None = None) -> str:
     while True:
+        if processor is not None:
+            _note_callback_thread(processor)
         if on_poll is not None:
             on_poll()
         if stop is not None and stop.wait(_POLL_S):
@@ -206,7 +215,8 @@ def run_live(processor: LiveProcessor, *, input_device=None, output_device=None,
             if on_start is not None:
                 on_start({"input": dev_in, "output": dev_out, "rate_hz": rate, "in_port": stream.in_port,
                           "out_port": stream.out_port, "server_frames": _server_frames(stream)})
-            ended = _wait([stream], lambda: frames_wanted is not None and processor.frames >= frames_wanted, stop)
+            ended = _wait([stream], lambda: frames_wanted is not None and processor.frames >= frames_wanted, stop,
+                          processor=processor)
             stream.close()
     finally:
         stream.close()
@@ -255,7 +265,7 @@ def run_loopback(processor: LiveProcessor, probe: LoopbackProbe, *, stop: thread
                         pair = (other, port) if is_input else (port, other)
                         if pair not in wanted:
                             jack.disconnect(*pair)
-                ended = _wait([runner, prober], lambda: probe.finished, stop, on_poll)
+                ended = _wait([runner, prober], lambda: probe.finished, stop, on_poll, processor)
                 prober.close()
                 runner.close()
         finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,8 @@ class LiveSummary:
     itself costs, without the time other processes took the core away); ``seconds``: audio time
     (frames / rate); ``ended``: why the run stopped (``"duration"``, ``"signal"``,
     ``"server stopped"``: the JACK server went away, ``"stream stopped"``: PortAudio ended the
-    stream, e.g. a device vanished).
+    stream, e.g. a device vanished); ``callback_thread``: the callback thread's scheduling as read
+    while it ran (``{"policy": "SCHED_FIFO", "priority": 69, "cpus": [0]}``; ``{}`` if unknown).
     """
 
     blocks: int
@@ -41,6 +42,7 @@ class LiveSummary:
     period_frames: int
     latency_ms: float
     ended: str
+    callback_thread: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -67,8 +69,20 @@ class LiveSummary:
             f"({f(self.p99_us):.1%}), p99.9 {self.p999_us:.0f} us ({f(self.p999_us):.1%}), "
             f"max {self.max_us:.0f} us ({f(self.max_us):.1%}) of the period; real-time factor {self.rtf:.3f}",
             f"callback CPU time p50 {self.cpu_p50_us:.0f} us, p99.9 {self.cpu_p999_us:.0f} us "
-            f"({f(self.cpu_p999_us):.1%})",
+            f"({f(self.cpu_p999_us):.1%}); callback thread {self.scheduling}",
         ]
+
+    @property
+    def scheduling(self) -> str:
+        """The callback thread's scheduling in words, e.g. ``SCHED_FIFO priority 69 on CPU 0``."""
+        t = self.callback_thread
+        if not t:
+            return "scheduling unknown"
+        cpus = t.get("cpus", [])
+        where = f" on CPU{'s' if len(cpus) != 1 else ''} {','.join(map(str, cpus))}" if cpus else ""
+        rt = t["policy"] in ("SCHED_FIFO", "SCHED_RR")
+        level = f" priority {t.get('priority')}" if rt else " (not real-time)"
+        return f"{t['policy']}{level}{where}"
 
 
 def summarize(processor, ended: str) -> LiveSummary:
@@ -94,4 +108,5 @@ def summarize(processor, ended: str) -> LiveSummary:
                        safe_hops=sum(r.safe_hops for r in runs), hops=sum(r.hops for r in runs),
                        rtf=busy_s / seconds if seconds > 0 else 0.0, cpu_p50_us=cpu50, cpu_p999_us=cpu999,
                        seconds=seconds, rate_hz=rate, period_frames=first.period_frames,
-                       latency_ms=1000.0 * first.latency_samples / rate if rate else 0.0, ended=ended)
+                       latency_ms=1000.0 * first.latency_samples / rate if rate else 0.0, ended=ended,
+                       callback_thread=dict(next((r.callback_thread for r in runs if r.callback_thread), {})))
