@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,115 @@ def test_bad_blocks_are_refused_before_any_state_changes(case):
     with pytest.raises(AudioError, match="shape|dtype|out"):
         bad()
     np.testing.assert_array_equal(enh.process(x), reference)  # the failed call left no trace
+
+
+@functools.lru_cache(maxsize=None)
+def _kind_model(kind: str, mode: str) -> bytes:
+    """A tiny gru / gru-df step model with random non-zero weights, converted to ``mode``."""
+    import keras
+
+    from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
+    from hearsep.nn import architectures
+    from hearsep.quantize.convert import convert
+
+    extra = {"real": None, "complex": {"output": "complex"},
+             "deep-filter": {"output": "deep-filter", "df_order": 3, "df_bins": 16}}[kind]
+    keras.utils.set_random_seed(5)
+    arch = architectures.get("gru" if extra is None else "gru-df", units=8, input_units=8,
+                             layers=2 if extra is None else 1, **(extra or {}))
+    seq = arch.sequence(129)
+    for layer in seq.layers:  # zero-initialised taps would hide the tap maths
+        if layer.weights:
+            layer.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype(np.float32)
+                               for w in layer.get_weights()])
+    step, states = arch.step(seq)
+    contract = ModelContract(16000, 256, 32, 64, features=FeatureSpec(mean=-4.0, std=3.0), states=tuple(
+        StatePair(s.input, s.output, s.shape) for s in states), **arch.output_spec())
+    rng = np.random.default_rng(0)
+    # a narrow calibration range: silence and loud hops clip the int8 features at both ends
+    calib = [rng.normal(0, 0.4, (200, 129)).astype(np.float32)] if mode != "float32" else None
+    return convert(step, contract, mode, calib, verify_state=False)
+
+
+def _run_both(fused, reference, x, rng, bypass_every=0):
+    """Feed ``x`` in random chunks to both enhancers, bypass on the same hops; return both outputs."""
+    outs = ([], [])
+    i, hop = 0, fused.contract.hop_samples
+    while i < len(x):
+        k = int(rng.integers(1, 5 * hop))
+        if bypass_every:
+            fused.bypass = reference.bypass = bool(rng.integers(0, bypass_every) == 0)
+        for enh, out in zip((fused, reference), outs):
+            out.append(enh.process(x[i:i + k]).copy())
+        i += k
+    return np.concatenate(outs[0]), np.concatenate(outs[1])
+
+
+FUSED_CASES = {  # case: (model builder, stages that must run inline)
+    "int8 real": (lambda: build_tiny_gru("int8"), ("analysis", "separator", "real mask", "synthesis")),
+    "int8 real, 2 layers": (lambda: _kind_model("real", "int8"), ("analysis", "separator", "real mask", "synthesis")),
+    "float32 real": (lambda: build_tiny_gru("float32"), ("analysis", "real mask", "synthesis")),
+    "int16x8 real": (lambda: build_tiny_gru("int16x8"), ("analysis", "real mask", "synthesis")),
+    "stateless int8": (lambda: build_tiny_gru("int8", units=0), ("analysis", "separator", "real mask", "synthesis")),
+    "int8 complex": (lambda: _kind_model("complex", "int8"), ("analysis", "separator", "synthesis")),
+    "float32 complex": (lambda: _kind_model("complex", "float32"), ("analysis", "synthesis")),
+    "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("analysis", "separator", "synthesis")),
+    "float32 deep-filter": (lambda: _kind_model("deep-filter", "float32"), ("analysis", "synthesis")),
+    "int8 fft frame": (lambda: build_tiny_gru("int8", frame=512, hop=128, window="sqrt-hann"),
+                       ("separator", "real mask")),
+}
+
+
+@pytest.mark.parametrize("chain", [False, True], ids=["no chain", "chain"])
+@pytest.mark.parametrize("case", list(FUSED_CASES))
+def test_fused_step_is_bit_identical_to_the_stage_by_stage_step(case, chain):
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    build, inlined = FUSED_CASES[case]
+    model = build()
+    contract = TFLiteSeparator(model).contract
+
+    def make(fused):
+        c = None
+        if chain:
+            from hearsep.chain import build_chain
+            from chain_fixtures import wdrc_params
+
+            c = build_chain(wdrc_params(), contract)
+        return StreamingEnhancer(contract, TFLiteSeparator(model, contract), c, fused=fused)
+
+    fused, reference = make(True), make(False)
+    assert fused.process_hop.inlined == inlined
+    assert reference.process_hop.__func__ is StreamingEnhancer.process_hop
+    rng = np.random.default_rng(11)
+    x = np.concatenate([_signal(contract.hop_samples * 300, seed=8), np.zeros(2000, np.float32),
+                        3.0 * _signal(3000, seed=9)])  # loud: features beyond the int8 range, chain limiting
+    a, b = _run_both(fused, reference, x, rng)
+    assert np.max(np.abs(a)) > 0
+    np.testing.assert_array_equal(a, b)
+    a, b = _run_both(fused, reference, x, rng, bypass_every=4)  # the safe path on about a quarter of the hops
+    np.testing.assert_array_equal(a, b)
+    fused.reset()
+    reference.reset()
+    a, b = _run_both(fused, reference, x[:4000], rng)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fused_step_sees_a_custom_separator():
+    """A separator subclass with its own process (e.g. the bench's set_tensor baseline) is called, not inlined."""
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    calls = []
+
+    class Counting(TFLiteSeparator):
+        def process(self, features, prescaled=False):
+            calls.append(1)
+            return super().process(features, prescaled)
+
+    model = build_tiny_gru("int8")
+    enh = StreamingEnhancer(TFLiteSeparator(model).contract, Counting(model))
+    assert "separator" not in enh.process_hop.inlined
+    calls.clear()
+    y = enh.process(_signal(32 * 10))
+    assert len(calls) == 10
+    np.testing.assert_array_equal(y, StreamingEnhancer.from_model(model, fused=False).process(_signal(32 * 10)))

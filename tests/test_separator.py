@@ -84,3 +84,30 @@ def test_contract_must_match_signature():
     undescribed = ModelContract(16000, 256, 32, 64)
     with pytest.raises(ModelError, match="does not describe"):
         TFLiteSeparator(embed_contract(model, undescribed))
+
+
+def test_merged_copies_join_neighbours_only():
+    from hearsep.runtime.separator import merged_copies
+
+    src, dst = np.arange(40, dtype=np.int8), np.zeros(40, np.int8)
+    # states 0 and 1 side by side on both ends, state 2 after a gap
+    pairs = [(dst[8:16], src[8:16]), (dst[0:8], src[0:8]), (dst[20:28].reshape(2, 4), src[20:28].reshape(2, 4))]
+    copies = merged_copies(pairs)
+    assert [d.shape for d, _ in copies] == [(16,), (8,)]
+    for d, s in copies:
+        d[:] = s
+    want = np.zeros(40, np.int8)
+    want[0:16], want[20:28] = src[0:16], src[20:28]
+    np.testing.assert_array_equal(dst, want)  # exactly the pairs' bytes, nothing in the gap
+    # neighbours on one side only stay separate
+    assert len(merged_copies([(dst[0:8], src[0:8]), (dst[8:16], src[24:32])])) == 2
+    assert len(merged_copies([(dst[0:8], src[0:8]), (dst[12:20], src[8:16])])) == 2
+
+
+def test_default_model_state_copies_merge_into_one():
+    """LiteRT places the default model's two GRU states side by side (inputs and outputs): one copy per hop."""
+    from pathlib import Path
+
+    sep = TFLiteSeparator(Path(__file__).resolve().parents[1] / "models" / "default" / "model.tflite")
+    assert len(sep.contract.states) == 2 and all(sep.state_copy_raw)
+    assert [d.shape for d, _ in sep.raw_state_copies] == [(256,)]

@@ -5,11 +5,14 @@ Builds (or loads) an int8 GRU frame-step model, pins the process to one core, an
 thousands of hops of:
 
 * ``step``      the whole per-hop step: framing, features, quantize, invoke, dequantize, mask,
-                state copy, synthesis (``StreamingEnhancer.process_hop``); inputs are written
-                through views of the interpreter's tensors;
-* ``step_copy`` the same step with the previous input path (``set_tensor`` copies for the
-                features and every state; :class:`SetTensorSeparator` below), the baseline for
-                the Python overhead;
+                state copy, synthesis (``StreamingEnhancer.process_hop``, the fused closure of
+                :func:`hearsep.runtime.enhancer.fused_hop_step`); inputs are written through
+                views of the interpreter's tensors;
+* ``step_unfused`` the same step stage by stage (``StreamingEnhancer(..., fused=False)``: each
+                stage's object method), the baseline for the fused closure;
+* ``step_copy`` the step as it was before tensor views: stage by stage, with ``set_tensor``
+                copies for the features and every state (:class:`SetTensorSeparator` below), the
+                baseline for the Python overhead;
 * ``invoke``    the bare ``interpreter.invoke()`` of the same model (baseline);
 * ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis.
 
@@ -18,8 +21,9 @@ per call of this thread (``time.thread_time_ns`` around each whole loop: time th
 preempted by other processes does not count, so it stays meaningful on a shared machine; the
 model runs on this thread with num_threads=1). From these: the split between invoke and
 everything else ("Python around the invoke" = step - invoke, target mean <= 15 us, from both the
-wall and the CPU means), and ratios: overhead of step / step_copy, step / invoke, step / target
-(mean 100 us, p99 200 us at a 2 ms hop) and step / hop duration (the real-time load on one core).
+wall and the CPU means), and ratios: overhead of step / step_copy and step / step_unfused, step /
+invoke, step / target (mean 100 us, p99 200 us at a 2 ms hop) and step / hop duration (the
+real-time load on one core). All paths must produce the same samples (checked before timing).
 Compare ratios, and rerun.
 
     python tools/bench_runtime.py                 # 300k-parameter int8 GRU, 2 ms hop
@@ -29,6 +33,7 @@ Compare ratios, and rerun.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -109,7 +114,7 @@ def main(argv=None) -> int:
     p.add_argument("--input-units", type=int, default=144)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--hops", type=int, default=5000, help="timed hops per loop (default 5000)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the loops (default 3)")
     p.add_argument("--no-xnnpack", action="store_true", help="builtin kernels without the XNNPACK delegate")
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
@@ -124,17 +129,19 @@ def main(argv=None) -> int:
     else:
         model, params = build_gru_int8(args.units, args.input_units, args.layers)
     enh = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack)
-    old = StreamingEnhancer(enh.contract, set_tensor_separator(model))
+    unfused = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack, fused=False)
+    old = StreamingEnhancer(enh.contract, set_tensor_separator(model), fused=False)
     passthrough = StreamingEnhancer(enh.contract)
     interp = enh.separator.interpreter
     hop = (0.05 * np.random.default_rng(1).normal(size=enh.contract.hop_samples)).astype(np.float32)
-    for _ in range(100):  # both paths compute the same masks
-        a, b = enh.process_hop(hop).copy(), old.process_hop(hop)
-    if not np.array_equal(a, b):
-        raise SystemExit("bench_runtime: the view and set_tensor paths disagree")
+    for _ in range(100):  # all paths compute the same samples
+        a, b, c = enh.process_hop(hop).copy(), unfused.process_hop(hop).copy(), old.process_hop(hop)
+    if not (np.array_equal(a, b) and np.array_equal(a, c)):
+        raise SystemExit("bench_runtime: the fused, stage-by-stage and set_tensor paths disagree")
 
-    loops = {"step": lambda: enh.process_hop(hop), "step_copy": lambda: old.process_hop(hop),
-             "invoke": interp.invoke, "framing": lambda: passthrough.process_hop(hop)}
+    loops = {"step": enh.process_hop, "step_unfused": unfused.process_hop, "step_copy": old.process_hop,
+             "invoke": interp.invoke, "framing": passthrough.process_hop}
+    loops = {k: (fn if k == "invoke" else functools.partial(fn, hop)) for k, fn in loops.items()}
     samples = {k: [] for k in loops}
     cpu = {k: [] for k in loops}
     for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
@@ -148,19 +155,26 @@ def main(argv=None) -> int:
     step, inv = res["step"], res["invoke"]
     rest = step["mean_us"] - inv["mean_us"]
     rest_copy = res["step_copy"]["mean_us"] - inv["mean_us"]
+    rest_unfused = res["step_unfused"]["mean_us"] - inv["mean_us"]
     rest_cpu = step["cpu_mean_us"] - inv["cpu_mean_us"]
     rest_copy_cpu = res["step_copy"]["cpu_mean_us"] - inv["cpu_mean_us"]
+    rest_unfused_cpu = res["step_unfused"]["cpu_mean_us"] - inv["cpu_mean_us"]
     summary = {
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
         "timings": res,
         "step_minus_invoke_mean_us": rest,
         "step_copy_minus_invoke_mean_us": rest_copy,
+        "fused_inlined": list(enh.process_hop.inlined),
+        "step_unfused_minus_invoke_mean_us": rest_unfused,
         "ratio_overhead_views_to_copies": rest / rest_copy,
+        "ratio_overhead_fused_to_unfused": rest / rest_unfused,
         "ratio_overhead_to_target": rest / TARGET_OVERHEAD_US,
         "step_minus_invoke_cpu_mean_us": rest_cpu,
         "step_copy_minus_invoke_cpu_mean_us": rest_copy_cpu,
+        "step_unfused_minus_invoke_cpu_mean_us": rest_unfused_cpu,
         "ratio_cpu_overhead_views_to_copies": rest_cpu / rest_copy_cpu,
+        "ratio_cpu_overhead_fused_to_unfused": rest_cpu / rest_unfused_cpu,
         "ratio_cpu_overhead_to_target": rest_cpu / TARGET_OVERHEAD_US,
         "ratio_step_to_invoke": step["mean_us"] / inv["mean_us"],
         "ratio_step_mean_to_target": step["mean_us"] / TARGET_MEAN_US,
@@ -170,18 +184,21 @@ def main(argv=None) -> int:
     print(f"model: {len(model) / 1024:.1f} kB" + (f", {params} parameters" if params else "")
           + f", hop {hop_us:.0f} us, latency {enh.latency_ms:.2f} ms, xnnpack {'on' if not args.no_xnnpack else 'off'}, "
           f"{args.rounds}x{args.hops} hops per loop, one core")
-    print(f"{'loop':<10}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}{'max us':>10}{'cpu mean us':>13}")
+    print(f"{'loop':<14}{'mean us':>10}{'p50 us':>10}{'p99 us':>10}{'max us':>10}{'cpu mean us':>13}")
     for name, s in res.items():
-        print(f"{name:<10}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}"
+        print(f"{name:<14}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}"
               f"{s['cpu_mean_us']:>13.1f}")
     print(f"split: invoke {inv['mean_us']:.1f} us + everything else {rest:.1f} us "
           f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us)")
-    print(f"Python around the invoke: {rest:.1f} us with tensor views vs {rest_copy:.1f} us with set_tensor copies "
+    print(f"Python around the invoke (wall): {rest:.1f} us fused vs {rest_unfused:.1f} us stage by stage "
+          f"(ratio {summary['ratio_overhead_fused_to_unfused']:.2f}) vs {rest_copy:.1f} us with set_tensor copies "
           f"(ratio {summary['ratio_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "
           f"{summary['ratio_overhead_to_target']:.2f}")
-    print(f"  on CPU time: {rest_cpu:.1f} us with views vs {rest_copy_cpu:.1f} us with copies (ratio "
+    print(f"  on CPU time: {rest_cpu:.1f} us fused vs {rest_unfused_cpu:.1f} us stage by stage (ratio "
+          f"{summary['ratio_cpu_overhead_fused_to_unfused']:.2f}) vs {rest_copy_cpu:.1f} us with copies (ratio "
           f"{summary['ratio_cpu_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "
           f"{summary['ratio_cpu_overhead_to_target']:.2f}")
+    print(f"fused stages inline: {', '.join(enh.process_hop.inlined) or 'none'}")
     print(f"ratios: step/invoke {summary['ratio_step_to_invoke']:.2f}; step mean/target(100us) "
           f"{summary['ratio_step_mean_to_target']:.2f}; step p99/target(200us) {summary['ratio_step_p99_to_target']:.2f}; "
           f"step mean/hop {summary['ratio_step_mean_to_hop']:.3f}")

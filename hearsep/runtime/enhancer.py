@@ -61,7 +61,8 @@ class StreamingEnhancer:
     The STFT overlap-add crossfades the switch over one hop, and latency does not change.
     """
 
-    def __init__(self, contract: ModelContract, separator=None, chain: HopChain | None = None):
+    def __init__(self, contract: ModelContract, separator=None, chain: HopChain | None = None, *,
+                 fused: bool = True):
         contract.validate()
         self.contract = contract
         self.chain = chain
@@ -89,13 +90,19 @@ class StreamingEnhancer:
         self._masked = np.zeros((2, contract.bins), np.float32)
         if chain is not None:
             self._chain_spectrum, self._chain_hop = chain.process_spectrum, chain.process_hop
+        # the same step as one closure over every buffer (see fused_hop_step); fused=False keeps
+        # the method below, which calls each stage's object (the reference the tests compare with)
+        self.fused = bool(fused)
+        if self.fused:
+            self.process_hop = fused_hop_step(self)
 
     @classmethod
     def from_model(cls, model: str | Path | bytes, num_threads: int = 1, xnnpack: bool = True,
-                   delegate: str | None = None, chain: HopChain | None = None) -> "StreamingEnhancer":
+                   delegate: str | None = None, chain: HopChain | None = None, *,
+                   fused: bool = True) -> "StreamingEnhancer":
         """A StreamingEnhancer running the ``.tflite`` model (path or bytes) through :class:`TFLiteSeparator`."""
         sep = TFLiteSeparator(model, num_threads=num_threads, xnnpack=xnnpack, delegate=delegate)
-        return cls(sep.contract, sep, chain)
+        return cls(sep.contract, sep, chain, fused=fused)
 
     @property
     def latency_samples(self) -> int:
@@ -118,7 +125,12 @@ class StreamingEnhancer:
         self._hop_out[:] = 0
 
     def process_hop(self, hop_block: np.ndarray) -> np.ndarray:
-        """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer."""
+        """The whole per-hop step on exactly ``hop_samples`` samples; returns an internal buffer.
+
+        With ``fused=True`` (the default) the instance's ``process_hop`` is the closure from
+        :func:`fused_hop_step`, which computes the same samples bit for bit; this method is the
+        stage-by-stage reference (``StreamingEnhancer.process_hop(enh, hop)`` runs it).
+        """
         spectrum = self._analyze(hop_block)
         if self.bypass:
             self._masked[:] = spectrum
@@ -167,7 +179,7 @@ class StreamingEnhancer:
         x, out, in_place = self._check_block(block, out)
         n = x.shape[0]
         h = self.contract.hop_samples
-        step = self.process_hop
+        step = self.process_hop  # the fused closure (an instance attribute) unless fused=False
         i = 0
         while i < n:
             f = self._filled
@@ -197,9 +209,134 @@ class StreamingEnhancer:
             self._filled = f + take
             i += take
             if self._filled == h:
-                self._hop_out[:] = self.process_hop(self._hop_in)
+                self._hop_out[:] = step(self._hop_in)
                 self._filled = 0
         return out
+
+
+def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]:
+    """``enh``'s per-hop step as one closure: ``step(hop_block) -> internal buffer``.
+
+    Computes what :meth:`StreamingEnhancer.process_hop` computes, bit for bit (the same numpy
+    operations on the same float32 buffers, in the same order), but with every array, bound
+    ufunc and tensor view held in the closure: no attribute lookups and no nested method calls
+    per hop, which is most of the Python time around the invoke (``tools/bench_runtime.py``
+    reports the fused/unfused ratio). Stages are inlined where they are hearsep's own code paths:
+
+    - analysis by DFT matrix (``StreamingSTFT`` with ``method="dft"``, the default for small
+      frames) and overlap-add of two output hops per frame (``synthesis = 2 * hop``);
+    - log-power features (always);
+    - a :class:`TFLiteSeparator` (``process`` not overridden) with a quantized features input,
+      int8 mask output and raw state copies: features in quantized units are clipped and rounded
+      into the input tensor, ``invoke``, the mask read by table, and the state copies merged
+      where the arena places the tensors side by side (:func:`merged_copies`);
+    - a real mask.
+
+    Anything else runs through its object's method from inside the closure (an FFT frame, a
+    float model, a complex mask or a deep filter, a custom separator, the chain); ``step.inlined``
+    names the stages that run inline. The STFT's
+    frame position (``stft._k``) is read and written each hop, so :meth:`StreamingEnhancer.reset`
+    and the stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read
+    each hop.
+    """
+    from hearsep.runtime.outputs import RealMask
+    from hearsep.runtime.separator import merged_copies
+
+    stft, feats, sep, output, chain = enh.stft, enh.features, enh.separator, enh.output, enh.chain
+    multiply, add, log10, dot, minimum, maximum, rint = (np.multiply, np.add, np.log10, np.dot, np.minimum,
+                                                         np.maximum, np.rint)
+    # analysis (StreamingSTFT.analyze): the sliding frame over the double-length store
+    n, h = stft.frame_samples, stft.hop_samples
+    positions = len(stft._frame_views)
+    keep_dst, keep_src = stft._store[:n - h], stft._store[(positions) * h:(positions) * h + n - h]
+    frame_views, hop_views = stft._frame_views, stft._hop_views
+    dft = stft.method == "dft"
+    analyze, synthesize = stft.analyze, stft.synthesize
+    matrix_a, spectrum, spectrum_flat = getattr(stft, "_analysis_matrix", None), stft._spectrum, stft._spectrum_flat
+    # synthesis (StreamingSTFT.synthesize) for synthesis = 2 * hop: one pending output hop
+    ola_inline = dft and stft._rows == 2
+    matrix_s, tail = getattr(stft, "_synthesis_matrix", None), stft._tail
+    ola_row, seg0, seg1, hop_out = stft._ola_rows[0], stft._tail_segments[0], stft._tail_segments[-1], stft._hop_out
+    # features (LogPowerFeatures.compute), on the flat [re; im] layout (elementwise: same values)
+    squares = feats._squares.reshape(-1)
+    sq_re, sq_im = feats._squares[0], feats._squares[1]
+    power, features, eps, scale, offset = feats._power, feats._features, feats._eps, feats._scale, feats._offset
+    # separator
+    separate, prescaled = sep.process, enh._prescaled
+    inline = False
+    if (type(sep).process is TFLiteSeparator.process and prescaled and sep._mask.quantized
+            and sep._mask.info.dtype == np.int8 and all(sep.state_copy_raw)):
+        quant = sep._features
+        tmp, lo, hi, tensor_in = quant._tmp, quant._lo, quant._hi, sep._features_in.reshape(-1)
+        invoke = sep._invoke
+        table, codes = sep._mask.int8_table(sep._mask_out)  # the mask read of _Quantizer.dequantizer
+        take, mask_value = table.take, sep._mask.value
+        copies = sep.raw_state_copies
+        inline = True
+    copy_dst, copy_src = copies[0] if inline and len(copies) == 1 else (None, None)
+    one_copy = copy_dst is not None
+    # mask output, chain
+    real = type(output) is RealMask
+    apply, skip = output.apply, output.skip
+    masked = enh._masked
+    masked_flat = masked.reshape(-1)
+    chain_spectrum = chain.process_spectrum if chain is not None else None
+    chain_hop = chain.process_hop if chain is not None else None
+
+    def step(hop_block):
+        if dft:
+            k = stft._k + 1
+            if k == positions:  # keep the newest frame - hop samples (no overlap: source is later)
+                keep_dst[:] = keep_src
+                k = 0
+            hop_views[k][:] = hop_block
+            stft._k = k
+            dot(matrix_a, frame_views[k], spectrum_flat)
+        else:
+            analyze(hop_block)
+        if enh.bypass:
+            masked[:] = spectrum
+            skip(spectrum)  # a deep filter keeps its frame history
+        else:
+            multiply(spectrum_flat, spectrum_flat, squares)
+            add(sq_re, sq_im, power)
+            add(power, eps, power)
+            log10(power, features)
+            multiply(features, scale, features)
+            add(features, offset, features)
+            if inline:
+                minimum(features, hi, out=tmp)
+                maximum(tmp, lo, out=tmp)
+                rint(tmp, tmp)  # round half to even; integral values cast to int8 exactly
+                tensor_in[:] = tmp
+                invoke()
+                mask = take(codes, None, mask_value, "clip")
+                if one_copy:
+                    copy_dst[:] = copy_src
+                else:
+                    for dst, src in copies:
+                        dst[:] = src
+            else:
+                mask = separate(features, True) if prescaled else separate(features)
+            if real:
+                multiply(spectrum, mask, masked)
+            else:
+                apply(spectrum, mask, masked)
+        if chain_spectrum is not None:
+            chain_spectrum(spectrum, masked)
+        if ola_inline:
+            dot(matrix_s, masked_flat, tail)
+            add(ola_row, seg0, hop_out)
+            ola_row[:] = seg1
+            y = hop_out
+        else:
+            y = synthesize(masked)
+        return y if chain_hop is None else chain_hop(y)
+
+    # which stages run inline (the rest through their objects' methods): for tests and the bench
+    step.inlined = tuple(name for name, on in (("analysis", dft), ("separator", inline), ("real mask", real),
+                                                ("synthesis", ola_inline)) if on)
+    return step
 
 
 def check_audio_block(block, channels: int, where: str = "audio") -> np.ndarray:
