@@ -12,7 +12,10 @@ rates other than the model's go through a pair of :class:`hearsep.audio.resample
 Real-time rules kept here (python-sounddevice docs, "Callback streams"): no buffer is allocated
 after ``__init__`` (only the transient scalars and array views CPython makes on every call, freed
 by reference counting; the stream freezes the garbage collector), nothing is logged or printed,
-no lock is taken; problems become counters.
+no lock is taken; problems become counters. The callback thread is PortAudio's and its
+scheduling the audio server's (on ``jackd -R``, ``SCHED_FIFO`` through libjack); its native id is
+kept on the first block (:attr:`LiveProcessor.thread_id`) so that the stream can report its policy
+and CPUs.
 
 **Safe path.** ``StreamingEnhancer.bypass`` skips features and the separator for a hop (unity
 mask; the chain's gains and limiter still run; same latency). The deadline of a block is
@@ -38,8 +41,8 @@ import numpy as np
 
 from hearsep.errors import ConfigError
 
-#: how fast the full-hop cost estimate decays, as a fraction of the block period per hop
-_COST_DECAY_PER_HOP = 1.0 / 20.0
+#: how fast the full-hop cost estimate decays: 1/20 of the block period per hop
+_COST_DECAY_DIVISOR = 20
 
 
 class LiveProcessor:
@@ -107,6 +110,16 @@ class LiveProcessor:
         self._hop_cost_ns = 0
         self._hop = enhancer.contract.hop_samples if enhancer is not None else 0
         self._filled = 0
+        # the enhancer's hop step, bound once, and the one-hop buffers around it (_enhance)
+        self._step = enhancer.process_hop if enhancer is not None else None
+        self._hop_in = np.zeros(self._hop, np.float32)
+        self._hop_out = np.zeros(self._hop, np.float32)
+        self._hop_log_len = self.hop_safe_log.shape[0]
+        # large np.zeros arrays are mapped lazily (calloc): write every page now, so that the
+        # callback's first writes into the rings and recordings take no page faults
+        for buffer in (self._ring, self._cpu_ring, self.hop_safe_log, self._xrun_log, self.recorded_in,
+                       self.recorded_out):
+            buffer.fill(0)
         # rate conversion (device -> model -> device), every buffer allocated now
         self._down = self._up = None
         self._fifo = None
@@ -217,37 +230,54 @@ class LiveProcessor:
             self.xruns += 1
 
     def _enhance(self, x, y, deadline, period_ns) -> bool:
-        """Run ``x`` through the enhancer into ``y`` hop by hop; True if any hop took the safe path."""
-        enh, clock, hop = self.enhancer, self._clock, self._hop
+        """Run ``x`` through the enhancer into ``y`` hop by hop; True if any hop took the safe path.
+
+        The hop buffering of :meth:`StreamingEnhancer.process` done here around ``process_hop``
+        (same samples bit for bit: each whole hop through ``process_hop``, its output sent one hop
+        later, starting from one hop of zeros), without ``process``'s per-call argument checks:
+        the callback's buffers are float32 by construction. A hop that arrives whole is read
+        straight from ``x``; one split across blocks is gathered in ``_hop_in``."""
+        clock, cpu_clock, hop, step = self._clock, self._cpu_clock, self._hop, self._step
+        enh, hop_in, hop_out = self.enhancer, self._hop_in, self._hop_out
         n = x.shape[0]
         pos = 0
+        f = self._filled
         any_safe = False
         while pos < n:
-            take = hop - self._filled
+            take = hop - f
             if take > n - pos:  # the hop stays incomplete: only copying, no decision
-                enh.process(x[pos:n], out=y[pos:n])
-                self._filled += n - pos
+                rest = n - pos
+                hop_in[f:f + rest] = x[pos:]
+                y[pos:] = hop_out[f:f + rest]
+                f += rest
                 break
-            now = clock()
-            safe = deadline is not None and now + self._hop_cost_ns > deadline
+            end = pos + take
+            y[pos:end] = hop_out[f:]
+            if f:
+                hop_in[f:] = x[pos:end]
+                src = hop_in
+            else:
+                src = x if take == n else x[pos:end]
+            safe = deadline is not None and clock() + self._hop_cost_ns > deadline
             enh.bypass = safe
-            cpu = self._cpu_clock()
-            enh.process(x[pos:pos + take], out=y[pos:pos + take])
-            decay = int(period_ns * _COST_DECAY_PER_HOP)
+            cpu = cpu_clock()
+            hop_out[:] = step(src)
+            decay = period_ns // _COST_DECAY_DIVISOR
             if safe:
                 any_safe = True
                 self.safe_hops += 1
                 cost = self._hop_cost_ns - decay
                 self._hop_cost_ns = cost if cost > 0 else 0
             else:
-                cost = self._cpu_clock() - cpu
+                cost = cpu_clock() - cpu
                 held = self._hop_cost_ns - decay
                 self._hop_cost_ns = cost if cost > held else held
-            if self.hops < self.hop_safe_log.shape[0]:
+            if self.hops < self._hop_log_len:
                 self.hop_safe_log[self.hops] = safe
             self.hops += 1
-            self._filled = 0
-            pos += take
+            f = 0
+            pos = end
+        self._filled = f
         return any_safe
 
     def _enhance_resampled(self, x, y, frames, deadline, period_ns) -> bool:
