@@ -2,8 +2,8 @@
 pass-through callback measured the same way in the same process.
 
 Both runs: one private ``jackd -d dummy`` at ``--rate`` / ``--period`` frames, the runner and the
-server pinned to the first CPU, a second process spinning on the last CPU (``--no-load`` to skip
-it), and a :class:`hearsep.live.LoopbackProbe` playing speech in noise into the runner and
+server pinned to the first CPU this process may use, a second process spinning on another CPU
+(the last online one, :func:`soak_cpus`; ``--no-load`` to skip it), and a :class:`hearsep.live.LoopbackProbe` playing speech in noise into the runner and
 recording what comes back. The server runs real-time (``jackd -R -P 70``: its cycle thread and,
 through libjack, PortAudio's callback thread under ``SCHED_FIFO``) where this process may use
 ``SCHED_FIFO``, else ``--no-realtime`` (``--realtime on|off`` forces either); the header says
@@ -18,7 +18,7 @@ callback thread's CPU time), real-time factor, and whether any audio was dropped
 (:func:`hearsep.live.verify.check_continuity`: bit-exact input, replayed output, returned output),
 and how many xruns came in the first or last half second of a segment (stream start and stop).
 
-    nice -n 10 python tools/soak_live.py --seconds 600 --json soak.json
+    python tools/soak_live.py --seconds 600 --json tools/results/soak_live.json --text tools/results/soak_live.txt
 
 The input is dev-set speech and noise from the corpus (``--corpus``, default
 /work/shared/corpus or $HEARSEP_CORPUS) mixed at 5 dB SNR; without a corpus the synthetic
@@ -78,6 +78,16 @@ def speech_in_noise(corpus: Path | None, rate_hz: int, samples: int, snr_db: flo
     return x.astype(np.float32), "SYNTHETIC speech-like mixture (hearsep.profiling.signals; no corpus found)"
 
 
+def soak_cpus() -> tuple[int, int]:
+    """``(runner_cpu, load_cpu)``: the first CPU this process may use, and the last online CPU
+    other than that one (whatever this process's own affinity, e.g. under ``taskset -c 0``: a
+    child may be pinned to any online CPU); the same CPU twice on a one-CPU machine."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    runner = allowed[0]
+    others = [c for c in range(os.cpu_count() or 1) if c != runner]
+    return runner, (others[-1] if others else runner)
+
+
 def run_segment(processor, signal, period, fresh_enhancer, poll):
     """One loopback run of ``signal`` through ``processor``; its summary and continuity check."""
     from hearsep.live import LoopbackProbe, run_loopback
@@ -107,11 +117,12 @@ def main(argv=None) -> int:
     parser.add_argument("--sync", action="store_true", help="jackd -S (synchronous mode)")
     parser.add_argument("--corpus", default=os.environ.get("HEARSEP_CORPUS", "/work/shared/corpus"))
     parser.add_argument("--json", metavar="FILE", help="write both summaries and the verdicts as JSON")
+    parser.add_argument("--text", metavar="FILE", help="write the printed report to FILE as well")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     from hearsep.errors import HearsepError
-    from hearsep.files import check_output_path, write_json
+    from hearsep.files import check_output_path, write_json, write_text
     from hearsep.live import JackServer, LiveProcessor
     from hearsep.runtime.build import make_enhancer
     from hearsep.profiling.timing import pin_to_one_core
@@ -119,8 +130,9 @@ def main(argv=None) -> int:
     try:
         if not args.seconds > 0:
             raise HearsepError(f"--seconds must be positive (got {args.seconds})")
-        if args.json:
-            check_output_path(args.json)
+        for path in (args.json, args.text):
+            if path:
+                check_output_path(path)
         corpus = Path(args.corpus) if args.corpus and Path(args.corpus).is_dir() else None
         samples = int(args.seconds * args.rate)
         signal, described = speech_in_noise(corpus, args.rate, samples)
@@ -150,9 +162,10 @@ def main(argv=None) -> int:
                     bar.update(now - bar.n)
 
         # the runner (this process, its PortAudio threads, and jackd started below) on the first
-        # CPU, the load on the last: "a second process loads the other core"
-        cpus = sorted(pin_to_one_core() or {0})
-        load = None if args.no_load else subprocess.Popen([sys.executable, "-c", LOAD_CODE % cpus[-1]])
+        # CPU it may use, the load on another: "a second process loads the other core"
+        runner_cpu, load_cpu = soak_cpus()
+        pin_to_one_core(runner_cpu)
+        load = None if args.no_load else subprocess.Popen([sys.executable, "-c", LOAD_CODE % load_cpu])
         runs = {BASE: [], MODEL: []}
         ended = "duration"
         try:
@@ -202,11 +215,14 @@ def main(argv=None) -> int:
 
     base_cont, model_cont = Intact(conts[BASE]), Intact(conts[MODEL])
 
+    report = []
+    say = report.append
     xrun_ratio = model.xruns / base.xruns if base.xruns else (0.0 if model.xruns == 0 else float("inf"))
-    print(f"soak: {args.seconds:g} s per run in {segments} alternating segments at {args.rate} Hz / {args.period} frames "
-          f"({1000 * args.period / args.rate:.2f} ms), {'with' if load else 'without'} a load process on the last "
-          f"CPU; input: {described}; preset {args.preset}")
-    print(f"server: {server_line} ({' '.join(server_flags)} -d dummy -r {args.rate} -p {args.period}); "
+    say(f"soak: {args.seconds:g} s per run in {segments} alternating segments at {args.rate} Hz / {args.period} frames "
+          f"({1000 * args.period / args.rate:.2f} ms), runner and server on CPU {runner_cpu}, "
+          f"{f'a load process on CPU {load_cpu}' if load else 'no load process'}; input: {described}; "
+          f"preset {args.preset}")
+    say(f"server: {server_line} ({' '.join(server_flags)} -d dummy -r {args.rate} -p {args.period}); "
           f"callback thread: {base.scheduling} (pass-through), {model.scheduling} (model)")
     rows = [("blocks", lambda s, c: f"{s.blocks}"),
             ("safe-path blocks", lambda s, c: f"{s.safe_blocks} ({s.safe_hops} hops)"),
@@ -221,9 +237,9 @@ def main(argv=None) -> int:
             ("latency w/o server", lambda s, c: f"{s.latency_ms:.2f} ms"),
             ("audio intact", lambda s, c: f"yes ({len(c.checks)} segments)" if c.ok else f"NO ({c})"),
             ("ended", lambda s, c: s.ended)]
-    print(f"{'':<22}{'pass-through':>24}{'model + preset':>24}")
+    say(f"{'':<22}{'pass-through':>24}{'model + preset':>24}")
     for name, cell in rows:
-        print(f"{name:<22}{cell(base, base_cont):>24}{cell(model, model_cont):>24}")
+        say(f"{name:<22}{cell(base, base_cont):>24}{cell(model, model_cont):>24}")
     verdicts = {
         "no_dropped_or_repeated_blocks": base_cont.ok and model_cont.ok,
         "p999_within_half_period": model.fraction_of_period(model.p999_us) <= P999_MAX_FRACTION,
@@ -232,18 +248,23 @@ def main(argv=None) -> int:
         "safe_blocks_counted": (sum(int(p.hop_safe_log.sum()) for p, _ in runs[MODEL]) == model.safe_hops
                                 and all(c.output_replayed for c in conts[MODEL])),
     }
-    print(f"xruns ratio model / pass-through: {xrun_ratio:.2f} (target <= {XRUN_MAX_RATIO})")
+    say(f"xruns ratio model / pass-through: {xrun_ratio:.2f} (target <= {XRUN_MAX_RATIO})")
     edge = args.rate // (2 * args.period)  # blocks in half a second
 
     def at_edges(label):
         return sum(int(np.sum((b < edge) | (b >= p.blocks - edge))) for p, _ in runs[label] for b in [p.xrun_blocks])
 
-    print(f"xruns in the first or last 0.5 s of a segment (stream start/stop): {at_edges(BASE)} pass-through, "
+    say(f"xruns in the first or last 0.5 s of a segment (stream start/stop): {at_edges(BASE)} pass-through, "
           f"{at_edges(MODEL)} model")
-    print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items()))
+    say("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items()))
+    print("\n".join(report))
+    if args.text:
+        write_text(args.text, "\n".join(report) + "\n")
     if args.json:
         write_json(args.json, {"seconds": args.seconds, "rate_hz": args.rate, "period_frames": args.period,
-                               "load": load is not None, "input": described, "preset": args.preset,
+                               "load": load is not None, "runner_cpu": runner_cpu,
+                               "load_cpu": load_cpu if load is not None else None,
+                               "input": described, "preset": args.preset,
                                "server": server_line, "server_flags": server_flags,
                                "passthrough": base.as_dict(), "model": model.as_dict(),
                                "segments": segments,
