@@ -175,15 +175,15 @@ def _run_both(fused, reference, x, rng, bypass_every=0):
 
 
 FUSED_CASES = {  # case: (model builder, stages that must run inline)
-    "int8 real": (lambda: build_tiny_gru("int8"), ("analysis", "separator", "real mask", "synthesis")),
-    "int8 real, 2 layers": (lambda: _kind_model("real", "int8"), ("analysis", "separator", "real mask", "synthesis")),
-    "float32 real": (lambda: build_tiny_gru("float32"), ("analysis", "real mask", "synthesis")),
-    "int16x8 real": (lambda: build_tiny_gru("int16x8"), ("analysis", "real mask", "synthesis")),
-    "stateless int8": (lambda: build_tiny_gru("int8", units=0), ("analysis", "separator", "real mask", "synthesis")),
-    "int8 complex": (lambda: _kind_model("complex", "int8"), ("analysis", "separator", "synthesis")),
-    "float32 complex": (lambda: _kind_model("complex", "float32"), ("analysis", "synthesis")),
-    "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("analysis", "separator", "synthesis")),
-    "float32 deep-filter": (lambda: _kind_model("deep-filter", "float32"), ("analysis", "synthesis")),
+    "int8 real": (lambda: build_tiny_gru("int8"), ("separator", "real mask", "synthesis")),
+    "int8 real, 2 layers": (lambda: _kind_model("real", "int8"), ("separator", "real mask", "synthesis")),
+    "float32 real": (lambda: build_tiny_gru("float32"), ("real mask", "synthesis")),
+    "int16x8 real": (lambda: build_tiny_gru("int16x8"), ("real mask", "synthesis")),
+    "stateless int8": (lambda: build_tiny_gru("int8", units=0), ("separator", "real mask", "synthesis")),
+    "int8 complex": (lambda: _kind_model("complex", "int8"), ("separator", "synthesis")),
+    "float32 complex": (lambda: _kind_model("complex", "float32"), ("synthesis",)),
+    "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("separator", "synthesis")),
+    "float32 deep-filter": (lambda: _kind_model("deep-filter", "float32"), ("synthesis",)),
     "int8 fft frame": (lambda: build_tiny_gru("int8", frame=512, hop=128, window="sqrt-hann"),
                        ("separator", "real mask")),
 }

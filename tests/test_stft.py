@@ -24,7 +24,7 @@ def test_window_pair_overlap_adds_to_one(kind, frame, hop):
     assert np.all(s[:frame - m] == 0) and m == (2 * hop if kind == "asymmetric" else frame)
 
 
-@pytest.mark.parametrize("method", ["dft", "fft"])
+@pytest.mark.parametrize("method", ["dft", "fft", "auto"])
 @pytest.mark.parametrize("kind,frame,hop", CONFIGS)
 def test_unity_reconstruction_is_a_pure_delay(kind, frame, hop, method):
     rng = np.random.default_rng(1)
@@ -45,7 +45,7 @@ def test_asymmetric_latency_is_short():
     assert stft.latency_samples == 64 and stft.bins == 129  # 4 ms at 16 kHz with 16 ms resolution
 
 
-@pytest.mark.parametrize("method", ["dft", "fft"])
+@pytest.mark.parametrize("method", ["dft", "fft", "auto"])
 @pytest.mark.parametrize("kind,frame,hop", CONFIGS[:4])
 def test_batch_helpers_match_streaming(kind, frame, hop, method):
     rng = np.random.default_rng(2)
@@ -61,9 +61,11 @@ def test_batch_helpers_match_streaming(kind, frame, hop, method):
     np.testing.assert_allclose(_stream(stft, x), overlap_add(batch, frame, hop, kind), atol=1e-6)
 
 
-def test_auto_method_uses_matrices_for_small_frames_only():
-    assert StreamingSTFT(256, 32, "asymmetric").method == "dft"
+def test_auto_method_uses_matrices_for_small_transforms_only():
+    s = StreamingSTFT(256, 32, "asymmetric")  # the default framing: a 264 kB analysis matrix, a 66 kB synthesis one
+    assert (s.analysis_method, s.synthesis_method, s.method) == ("fft", "dft", "fft/dft")
     assert StreamingSTFT(512, 128, "sqrt-hann").method == "fft"
+    assert StreamingSTFT(32, 8, "asymmetric").method == "dft"
 
 
 @pytest.mark.parametrize("frame,hop", [(100, 32), (32, 32), (0, 1)])
@@ -75,3 +77,27 @@ def test_bad_geometry_is_a_config_error(frame, hop):
 def test_unknown_window_kind():
     with pytest.raises(ConfigError, match="unknown window"):
         window_pair(256, 32, "kaiser")
+
+
+@pytest.mark.parametrize("n", [256, 30, 15])
+def test_direct_rfft_matches_numpy_without_allocating(n):
+    import tracemalloc
+
+    from hearsep.features.stft import _rfft_into
+
+    x = np.random.default_rng(3).normal(size=n).astype(np.float32)
+    out = np.zeros(n // 2 + 1, np.complex64)
+    rfft = _rfft_into(n)
+    rfft(x, out)
+    want = np.fft.rfft(x.astype(np.float64))
+    assert np.max(np.abs(out - want)) < 1e-6 * np.max(np.abs(want))  # float32 rounding
+    tracemalloc.start()
+    try:
+        live, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        rfft(x, out)
+        peak = tracemalloc.get_traced_memory()[1] - live
+    finally:
+        tracemalloc.stop()
+    if n % 2 == 0:  # the float32 ufunc: a few small objects, no work buffer (np.fft.rfft: 4.8 kB at n=256)
+        assert peak < 1000, peak

@@ -58,10 +58,34 @@ def window_pair(frame_samples: int, hop_samples: int, kind: str = "asymmetric") 
     raise ConfigError(f"unknown window kind {kind!r} (known: asymmetric, sqrt-hann)")
 
 
-#: Frames whose two DFT matrices need at most this many multiply-adds per hop are transformed by
-#: matrix products (one BLAS call each way, window folded in); larger ones by FFT. Measured here:
-#: frame 256 / synthesis 64 runs about 2x faster by matrices, frame 512 / synthesis 512 slower.
-DFT_MATRIX_MAX_MACS = 1 << 17
+#: Each direction is transformed by a matrix product (one BLAS call, window folded in) when its
+#: DFT matrix needs at most this many multiply-adds per hop, otherwise by FFT. Measured in the
+#: whole per-hop step (``tools/bench_runtime.py``, one x86 core): for frame 256 / synthesis 64 the
+#: synthesis matrix (2 x 129 x 64, 66 kB) beats an inverse FFT of the whole frame, while the
+#: analysis matrix (2 x 129 x 256, 264 kB) loses to window + FFT by about 1 us per hop, partly
+#: because streaming it through the cache each hop also slows the model's invoke.
+DFT_MATRIX_MAX_MACS = 1 << 15
+
+try:  # numpy >= 2.0: the FFT ufunc that np.fft.rfft calls, without its Python wrapper (~2 us/call)
+    from numpy.fft._pocketfft_umath import rfft_n_even as _rfft_even_ufunc
+except ImportError:  # pragma: no cover - numpy's private layout changed: the public function
+    _rfft_even_ufunc = None
+
+
+#: the FFT ufunc's scale factor (1: numpy's "backward" norm) as a 0-d float32 array, which selects
+#: its float32 loop; with a Python number (what np.fft.rfft passes) it runs the float64 loop and
+#: converts through a 4.8 kB work buffer allocated on every call
+_ONE = np.ones((), np.float32)
+
+
+def _rfft_into(n: int):
+    """``f(x, out)``: the real FFT of float32 ``x`` (``n`` samples) into complex64 ``out``, without
+    allocating: numpy's own FFT ufunc in float32 (``np.fft.rfft`` computes in float64 and rounds
+    once; the two agree to float32 rounding). Odd ``n`` or an older numpy: ``np.fft.rfft``."""
+    if _rfft_even_ufunc is not None and n % 2 == 0:
+        ufunc, one = _rfft_even_ufunc, _ONE
+        return lambda x, out: ufunc(x, one, out)
+    return lambda x, out: np.fft.rfft(x, out=out)
 
 
 class StreamingSTFT:
@@ -74,9 +98,12 @@ class StreamingSTFT:
     Output is the input delayed by ``synthesis_samples - hop_samples`` samples (hop buffering by the
     caller makes the total ``latency_samples``).
 
-    Only the last ``synthesis_samples`` of each inverse frame are ever used, so small frames are
-    transformed with DFT matrices (analysis window and the synthesis tail folded in) instead of
-    full FFTs; ``method="fft"`` or ``"dft"`` forces one path (both agree to float32 rounding).
+    Only the last ``synthesis_samples`` of each inverse frame are ever used, so a small transform
+    is a DFT matrix product (analysis window or synthesis tail folded in) instead of a full FFT;
+    ``method="auto"`` chooses per direction (:data:`DFT_MATRIX_MAX_MACS`; the default framing gets
+    an FFT analysis and a matrix synthesis), ``"fft"`` or ``"dft"`` forces one path both ways (all
+    agree to float32 rounding). ``analysis_method`` and ``synthesis_method`` say which ran;
+    ``method`` is their common value, or ``"fft/dft"`` when they differ.
     """
 
     def __init__(self, frame_samples: int, hop_samples: int, window: str = "asymmetric", method: str = "auto"):
@@ -85,17 +112,27 @@ class StreamingSTFT:
         self.frame_samples, self.hop_samples, self.synthesis_samples, self.window = n, h, m, window
         self.bins = bins = n // 2 + 1
         if method == "auto":
-            method = "dft" if 2 * bins * (n + m) <= DFT_MATRIX_MAX_MACS else "fft"
-        if method not in ("dft", "fft"):
+            analysis = "dft" if 2 * bins * n <= DFT_MATRIX_MAX_MACS else "fft"
+            synthesis = "dft" if 2 * bins * m <= DFT_MATRIX_MAX_MACS else "fft"
+        elif method in ("dft", "fft"):
+            analysis = synthesis = method
+        else:
             raise ConfigError(f"unknown STFT method {method!r} (auto, dft, fft)")
-        self.method = method
+        self.analysis_method, self.synthesis_method = analysis, synthesis
+        self.method = analysis if analysis == synthesis else f"{analysis}/{synthesis}"
         self.analysis_window = a.astype(np.float32)
         self.synthesis_window = s.astype(np.float32)
         self._synthesis_tail = self.synthesis_window[n - m:]
-        if method == "dft":
+        self._complex = np.zeros(bins, np.complex64)
+        self._complex_re, self._complex_im = self._complex.real, self._complex.imag  # views, bound once
+        if analysis == "dft":
             k = np.arange(bins)[:, None]
             ang = 2 * np.pi * k * np.arange(n)[None, :] / n
             self._analysis_matrix = (np.concatenate([np.cos(ang), -np.sin(ang)]) * a).astype(np.float32)
+        else:
+            self._windowed = np.zeros(n, np.float32)
+            self._rfft = _rfft_into(n)
+        if synthesis == "dft":
             # inverse real DFT restricted to the synthesis tail: y[t] = sum_k c_k/n (Re X_k cos - Im X_k sin)
             c = np.full(bins, 2.0)
             c[0] = 1.0
@@ -105,8 +142,7 @@ class StreamingSTFT:
             inv = np.concatenate([c * np.cos(ang), -c * np.sin(ang)], axis=1) / n
             self._synthesis_matrix = (inv * s[n - m:, None]).astype(np.float32)
         else:
-            self._windowed = np.zeros(n, np.float32)
-            self._complex = np.zeros(bins, np.complex64)
+            self._synthesis_complex = np.zeros(bins, np.complex64)
             self._frame_out = np.zeros(n, np.float32)
         # input history: a double-length store with a sliding frame, so a shift is a pointer move
         # and only every ``frame/hop`` hops a non-overlapping copy (no temporaries in steady state)
@@ -146,23 +182,24 @@ class StreamingSTFT:
         self._hop_views[k][:] = hop_block
         self._k = k
         frame = self._frame_views[k]
-        if self.method == "dft":
+        if self.analysis_method == "dft":
             np.dot(self._analysis_matrix, frame, out=self._spectrum_flat)
         else:
             np.multiply(frame, self.analysis_window, out=self._windowed)
-            np.fft.rfft(self._windowed, out=self._complex)
-            self._spectrum[0] = self._complex.real
-            self._spectrum[1] = self._complex.imag
+            self._rfft(self._windowed, self._complex)
+            self._spectrum[0] = self._complex_re
+            self._spectrum[1] = self._complex_im
         return self._spectrum
 
     def synthesize(self, spectrum: np.ndarray) -> np.ndarray:
         tail = self._tail
-        if self.method == "dft":
+        if self.synthesis_method == "dft":
             np.dot(self._synthesis_matrix, spectrum.reshape(-1), out=tail)
         else:
-            self._complex.real = spectrum[0]
-            self._complex.imag = spectrum[1]
-            np.fft.irfft(self._complex, n=self.frame_samples, out=self._frame_out)
+            c = self._synthesis_complex
+            c.real = spectrum[0]
+            c.imag = spectrum[1]
+            np.fft.irfft(c, n=self.frame_samples, out=self._frame_out)
             np.multiply(self._frame_out[-self.synthesis_samples:], self._synthesis_tail, out=tail)
         # frame segment j belongs to the output hop j hops from now: segment 0 completes this hop,
         # segments 1 .. rows-2 add to pending hops, the last one starts the freed pending row

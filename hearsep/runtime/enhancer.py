@@ -223,24 +223,25 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     per hop, which is most of the Python time around the invoke (``tools/bench_runtime.py``
     reports the fused/unfused ratio). Stages are inlined where they are hearsep's own code paths:
 
-    - analysis by DFT matrix (``StreamingSTFT`` with ``method="dft"``, the default for small
-      frames) and overlap-add of two output hops per frame (``synthesis = 2 * hop``);
+    - analysis (the sliding frame, then window + FFT or the DFT matrix), and synthesis by the
+      tail matrix with overlap-add of two output hops per frame (``synthesis = 2 * hop``, the
+      default framing);
     - log-power features (always);
     - a :class:`TFLiteSeparator` (``process`` not overridden) with a quantized features input,
       int8 mask output and raw state copies: features in quantized units are clipped and rounded
       into the input tensor, ``invoke``, the mask read by table, and the state copies merged
-      where the arena places the tensors side by side (:func:`merged_copies`);
+      where the arena places the tensors side by side (:func:`~hearsep.runtime.separator.merged_copies`);
     - a real mask.
 
-    Anything else runs through its object's method from inside the closure (an FFT frame, a
+    Anything else runs through its object's method from inside the closure (an FFT synthesis, a
     float model, a complex mask or a deep filter, a custom separator, the chain); ``step.inlined``
     names the stages that run inline. The STFT's
     frame position (``stft._k``) is read and written each hop, so :meth:`StreamingEnhancer.reset`
     and the stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read
     each hop.
     """
+    from hearsep.features.stft import _ONE, _rfft_even_ufunc
     from hearsep.runtime.outputs import RealMask
-    from hearsep.runtime.separator import merged_copies
 
     stft, feats, sep, output, chain = enh.stft, enh.features, enh.separator, enh.output, enh.chain
     multiply, add, log10, dot, minimum, maximum, rint = (np.multiply, np.add, np.log10, np.dot, np.minimum,
@@ -250,11 +251,20 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     positions = len(stft._frame_views)
     keep_dst, keep_src = stft._store[:n - h], stft._store[(positions) * h:(positions) * h + n - h]
     frame_views, hop_views = stft._frame_views, stft._hop_views
-    dft = stft.method == "dft"
-    analyze, synthesize = stft.analyze, stft.synthesize
-    matrix_a, spectrum, spectrum_flat = getattr(stft, "_analysis_matrix", None), stft._spectrum, stft._spectrum_flat
+    spectrum, spectrum_flat = stft._spectrum, stft._spectrum_flat
+    analysis_dft = stft.analysis_method == "dft"
+    if analysis_dft:
+        matrix_a = stft._analysis_matrix
+    else:
+        window, windowed, cplx = stft.analysis_window, stft._windowed, stft._complex
+        c_re, c_im, s_re, s_im = stft._complex_re, stft._complex_im, spectrum[0], spectrum[1]
+        if _rfft_even_ufunc is not None and n % 2 == 0:
+            rfft, one = _rfft_even_ufunc, _ONE  # what stft._rfft calls, without the lambda
+        else:
+            rfft, one = (lambda x, _, out, f=stft._rfft: f(x, out)), None
+    synthesize = stft.synthesize
     # synthesis (StreamingSTFT.synthesize) for synthesis = 2 * hop: one pending output hop
-    ola_inline = dft and stft._rows == 2
+    ola_inline = stft.synthesis_method == "dft" and stft._rows == 2
     matrix_s, tail = getattr(stft, "_synthesis_matrix", None), stft._tail
     ola_row, seg0, seg1, hop_out = stft._ola_rows[0], stft._tail_segments[0], stft._tail_segments[-1], stft._hop_out
     # features (LogPowerFeatures.compute), on the flat [re; im] layout (elementwise: same values)
@@ -277,6 +287,14 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     one_copy = copy_dst is not None
     # mask output, chain
     real = type(output) is RealMask
+    # a real mask read from int8 straight into both rows of a (2, bins) gain: the codes viewed twice
+    # (stride 0), so applying it is one flat multiply instead of a broadcast over the rows
+    real_table = inline and real and mask_value.shape[0] == spectrum.shape[1]
+    if real_table:
+        codes_twice = np.lib.stride_tricks.as_strided(codes, shape=spectrum.shape, strides=(0, codes.strides[0]),
+                                                      writeable=False)
+        gain = np.zeros(spectrum.shape, np.float32)
+        gain_flat = gain.reshape(-1)
     apply, skip = output.apply, output.skip
     masked = enh._masked
     masked_flat = masked.reshape(-1)
@@ -284,16 +302,19 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     chain_hop = chain.process_hop if chain is not None else None
 
     def step(hop_block):
-        if dft:
-            k = stft._k + 1
-            if k == positions:  # keep the newest frame - hop samples (no overlap: source is later)
-                keep_dst[:] = keep_src
-                k = 0
-            hop_views[k][:] = hop_block
-            stft._k = k
+        k = stft._k + 1
+        if k == positions:  # keep the newest frame - hop samples (no overlap: source is later)
+            keep_dst[:] = keep_src
+            k = 0
+        hop_views[k][:] = hop_block
+        stft._k = k
+        if analysis_dft:
             dot(matrix_a, frame_views[k], spectrum_flat)
         else:
-            analyze(hop_block)
+            multiply(frame_views[k], window, windowed)
+            rfft(windowed, one, cplx)
+            s_re[:] = c_re
+            s_im[:] = c_im
         if enh.bypass:
             masked[:] = spectrum
             skip(spectrum)  # a deep filter keeps its frame history
@@ -310,7 +331,10 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 rint(tmp, tmp)  # round half to even; integral values cast to int8 exactly
                 tensor_in[:] = tmp
                 invoke()
-                mask = take(codes, None, mask_value, "clip")
+                if real_table:
+                    take(codes_twice, None, gain, "clip")
+                else:
+                    mask = take(codes, None, mask_value, "clip")
                 if one_copy:
                     copy_dst[:] = copy_src
                 else:
@@ -318,7 +342,9 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                         dst[:] = src
             else:
                 mask = separate(features, True) if prescaled else separate(features)
-            if real:
+            if real_table:
+                multiply(spectrum_flat, gain_flat, masked_flat)
+            elif real:
                 multiply(spectrum, mask, masked)
             else:
                 apply(spectrum, mask, masked)
@@ -334,7 +360,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
         return y if chain_hop is None else chain_hop(y)
 
     # which stages run inline (the rest through their objects' methods): for tests and the bench
-    step.inlined = tuple(name for name, on in (("analysis", dft), ("separator", inline), ("real mask", real),
+    step.inlined = tuple(name for name, on in (("separator", inline), ("real mask", real),
                                                 ("synthesis", ola_inline)) if on)
     return step
 
