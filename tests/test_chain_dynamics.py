@@ -3,15 +3,20 @@
 A 2 kHz tone (the ANSI test frequency) is stepped 55 -> 90 -> 55 dB SPL; attack ends when the
 band-limited output envelope is within 3 dB of its new steady state, release within 4 dB. The
 chain derives its detector constants from the preset's times (hearsep.chain.dynamics); the
-measured times must be within +-20 % of them at compression ratios 1.5, 2, 3 and 5.
+measured times must be within +-20 % of them at compression ratios 1.5, 2, 3 and 5, whichever
+phase the step has to the chain's control schedule (hearsep.chain.chain: control every
+CONTROL_HOPS hops, and on every hop of an attack).
 """
 
 import numpy as np
 import pytest
 
 from chain_fixtures import compressive_band, contract, wdrc_params
+from hearsep.chain import build_chain
+from hearsep.chain.chain import CONTROL_HOPS, ONSET_DB
 from hearsep.chain.dynamics import (ansi_step_times_ms, closed_form_tau_ms, detector_coefficients,
                                     window_energy_fraction)
+from hearsep.runtime.enhancer import StreamingEnhancer
 from hearsep.eval.testbox import Testbox
 from hearsep.features.stft import window_pair
 
@@ -21,9 +26,33 @@ from hearsep.features.stft import window_pair
 def test_ansi_attack_and_release_within_20_percent_of_the_preset(ratio, attack_ms, release_ms):
     # a calibration with head-room (full scale 130 dB SPL) so the broadband limiter stays out
     params = wdrc_params(ratio=ratio, attack_ms=attack_ms, release_ms=release_ms, gains_65_db=(20.0,) * 6)
-    r = Testbox(params, contract()).attack_release(2000.0, 0.0)
-    assert abs(r["attack_ms"] / attack_ms - 1.0) <= 0.2, r["attack_ms"]
-    assert abs(r["release_ms"] / release_ms - 1.0) <= 0.2, r["release_ms"]
+    box = Testbox(params, contract())
+    assert box.chain.control_hops == CONTROL_HOPS == 2
+    for phase in range(CONTROL_HOPS):  # the step on a control hop, and on the hop after one
+        r = box.attack_release(2000.0, 0.0, offset_samples=phase * 32)
+        assert abs(r["attack_ms"] / attack_ms - 1.0) <= 0.2, (phase, r["attack_ms"])
+        assert abs(r["release_ms"] / release_ms - 1.0) <= 0.2, (phase, r["release_ms"])
+
+
+def test_every_hop_of_an_attack_is_a_control_hop_and_a_steady_tone_runs_at_the_control_rate():
+    c = contract()
+    params = wdrc_params(ratio=2.0, attack_ms=10.0, release_ms=100.0, gains_65_db=(20.0,) * 6)
+    chain = build_chain(params, c)
+    enh = StreamingEnhancer(c, None, chain)
+    box = Testbox(params, c)
+    t = np.arange(32 * 400) / 16000
+    level = np.where(np.arange(t.size) < 32 * 200, 55.0, 90.0)  # the step at hop 200
+    x = (box.amplitude(level) * np.sin(2 * np.pi * 2000.0 * t)).astype(np.float32)
+    counts = []
+    for hop in x.reshape(-1, 32):
+        enh.process(hop)
+        counts.append(chain.control_hop_count)
+    per_hop = np.diff(counts)
+    assert np.all(per_hop[199:205] == 1)  # the attack: every hop (the detector is > ONSET_DB below)
+    assert ONSET_DB <= 3.0
+    steady = per_hop[100:199]  # the steady 55 dB tone before the step: every second hop
+    assert steady.sum() == len(steady) // 2 or steady.sum() == (len(steady) + 1) // 2
+    assert per_hop[350:].sum() <= len(per_hop[350:]) // 2 + 1  # settled at 90 dB: the rate again
 
 
 def test_hop_model_reduces_to_the_closed_form_for_a_one_sample_frame():

@@ -105,3 +105,33 @@ def test_a_full_scale_burst_is_limited_to_mpo_with_the_look_ahead():
     assert np.max(np.abs(y)) <= ceiling
     assert np.max(np.abs(y)) > 0.9 * ceiling  # it is loud, right up to MPO
     assert np.count_nonzero(np.abs(y) >= ceiling * 0.99999) < 0.01 * y.size
+
+
+def test_a_sample_just_over_the_ceiling_among_quiet_ones_is_limited():
+    # the pass-through test is sum x^2 <= ceiling^2 first: one sample a float32 step over the
+    # ceiling must fail it (ENERGY_MARGIN), go to the exact test and be limited
+    from hearsep.chain.limiter import PeakLimiter
+
+    for look in (0, 8):
+        lim = PeakLimiter(32, look, np.float32(0.5), 50.0, 16000)
+        ceiling = lim.ceiling
+        over = np.zeros(32, np.float32)
+        over[5] = np.nextafter(ceiling, np.float32(1))
+        out = [lim.process(np.zeros(32, np.float32)).copy() for _ in range(3)]
+        out += [lim.process(h).copy() for h in (over, np.zeros(32, np.float32), np.zeros(32, np.float32))]
+        y = np.concatenate(out)
+        assert np.max(np.abs(y)) <= ceiling and lim.limited_hops >= 1, look
+        quiet = np.full(32, 0.9 * ceiling, np.float32)  # sum x^2 = 26 ceiling^2: the exact test passes it
+        lim.reset()
+        assert np.array_equal(np.concatenate([lim.process(quiet).copy() for _ in range(3)])[look:look + 32], quiet)
+        assert lim.limited_hops == 0
+
+
+def test_pass_through_is_the_input_delayed_exactly_across_the_delay_ring():
+    from hearsep.chain.limiter import DELAY_SLOTS, PeakLimiter
+
+    rng = np.random.default_rng(3)
+    lim = PeakLimiter(32, 8, np.float32(1.0), 50.0, 16000)
+    x = (0.1 * rng.standard_normal(32 * (3 * DELAY_SLOTS + 5))).astype(np.float32)
+    y = np.concatenate([lim.process(h).copy() for h in x.reshape(-1, 32)])
+    assert np.array_equal(y[8:], x[:-8]) and not y[:8].any() and lim.limited_hops == 0

@@ -6,12 +6,14 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
    ``lim = 10 ** (-noise_reduction_db / 20)``, so the output is never more than
    ``noise_reduction_db`` below the input for masks in [0, 1] (DeepFilterNet's ``atten_lim_db``,
    ``df/enhance.py``: ``torch.lerp(enhanced, noisy, lim)``; Schroeter et al. 2022);
-2. band levels (dB SPL) from the calibrated band power (:mod:`hearsep.chain.bands`);
-3. a per-band level detector with attack/release coefficients derived from the ANSI S3.22
-   times (:mod:`hearsep.chain.dynamics`);
-4. band gain = static curve at the detector level with volume added
+2. on a *control hop* (below), steps 3-8 compute new band gains; on the others the last
+   control hop's bin gains are kept;
+3. band levels (dB SPL) from the calibrated band power (:mod:`hearsep.chain.bands`);
+4. a per-band level detector with attack/release coefficients derived from the ANSI S3.22
+   times (:mod:`hearsep.chain.dynamics`, for this control schedule);
+5. band gain = static curve at the detector level with volume added
    (:func:`hearsep.chain.curves.gain_table_db`, a table at 0.1 dB steps of level);
-5. across-band gain coupling (after the cap of step 6): a band whose level is about what a louder band leaks into it
+6. across-band gain coupling (after the cap of step 7): a band whose level is about what a louder band leaks into it
    through this frame's analysis window takes (mostly) that band's gain,
    ``g'_b = sum_j C[b, j] w_j g_j / sum_j C[b, j] w_j`` with ``w_j = 10 ** (COUPLING_POWER *
    L_j / 10)`` (band level ``L_j`` dB SPL of this very frame) and ``C = (Lambda / COUPLING_MARGIN) **
@@ -23,18 +25,37 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
    setting). Their bins carry the tone, so they get the tone's gain. A band with content of
    its own 10 dB above the leakage keeps ``>= 98 %`` of its own weight. Hearing aids couple
    adjacent channels' gains for similar reasons (limiting spectral-contrast distortion);
-6. capped so that this hop's band output stays at or under the band MPO (output limiting
-   without attack time: ``gain <= mpo_db_spl - L`` with ``L`` the band level of this very frame;
-   applied before the coupling and again after it);
-7. band gains spread onto the bins with short-impulse-response band shapes corrected so that a
+7. capped so that the control frame's band output stays at or under the band MPO (output
+   limiting without attack time: ``gain <= mpo_db_spl - L`` with ``L`` the band level of the
+   control frame; applied before the coupling and again after it);
+8. band gains spread onto the bins with short-impulse-response band shapes corrected so that a
    tone at each band centre gets its band's gain through the short synthesis window
-   (:func:`hearsep.chain.bands.band_gain_matrix`).
+   (:func:`hearsep.chain.bands.band_gain_matrix`);
+9. the bin gains multiply the spectrum (every hop).
+
+Control rate. Steps 3-8 are about fifteen small numpy calls, more than half the chain's cost,
+so they run on every :data:`CONTROL_HOPS`-th hop (4 ms at the 2 ms hop; hearing aids update
+their gains per block of a few ms), and on any hop whose spectrum power exceeds the detectors'
+level at the last control hop (the sum over bands of ``10 ** (D_b / 10)``, read from a table at
+the detectors' index) by more than :data:`ONSET_DB`: while a level rises above the detectors,
+that is, through every attack, each hop is a control hop, so attack times and the band MPO caps
+of an onset do not wait for the schedule; steady and falling levels (release) run at the
+control rate. Every update uses the same coefficients, and :func:`hearsep.chain.dynamics.detector_coefficients`
+derives them on a model of exactly this schedule (mean over the step's phase to it). On a held
+hop the band MPO caps are those of the control frame one hop earlier (the broadband limiter
+below bounds every sample regardless). ``control_hops=1`` gives the every-hop chain.
 
 Per synthesised hop (``process_hop``): the broadband look-ahead peak limiter and the hard
 ceiling at the broadband MPO (:mod:`hearsep.chain.limiter`); its look-ahead is the chain's only
 latency (``latency_samples``). All buffers are allocated here; the per-hop calls allocate no
-arrays, and as the enhancer calls the chain once per whole hop, the output is bit-identical
-however the input is chunked.
+arrays, and as the enhancer calls the chain once per whole hop (the control schedule counts
+hops from the last reset), the output is bit-identical however the input is chunked.
+
+The per-hop calls are closures built once per chain (:meth:`HearingAidChain._spectrum_kernel`,
+:meth:`hearsep.chain.limiter.PeakLimiter._pass_through`): locals only, numpy methods and ufuncs
+with positional outputs on same-shape float32 arrays (keyword arguments and broadcasting each
+cost about as much as the arithmetic on arrays this small). ``tools/bench_chain.py`` measures
+the result next to the enhancer's step.
 """
 
 from __future__ import annotations
@@ -51,6 +72,12 @@ from hearsep.chain.params import ChainParams
 from hearsep.errors import ConfigError
 from hearsep.features.stft import window_pair
 
+#: control rate: band levels, detectors, gain table, MPO caps and coupling run on every
+#: CONTROL_HOPS-th hop (4 ms at the 2 ms hop), the bin gains they give are applied on every hop
+CONTROL_HOPS = 2
+#: a hop whose spectrum power exceeds the detectors' level (summed over bands) by more than this
+#: (dB) is a control hop at once: every hop of an attack is one
+ONSET_DB = 1.0
 #: level range (dB SPL) and step (dB) of the gain table the detector level indexes
 TABLE_MIN_DB_SPL, TABLE_MAX_DB_SPL, TABLE_STEP_DB = -20.0, 160.0, 0.1
 #: the longest limiter look-ahead allowed (ms): the chain's whole added latency
@@ -104,10 +131,13 @@ class HearingAidChain:
     prebuilt table; call it from the control thread, not the audio callback).
     """
 
-    def __init__(self, params: ChainParams, contract):
+    def __init__(self, params: ChainParams, contract, control_hops: int = CONTROL_HOPS):
         check_params(params)
         contract.validate()
+        if not (isinstance(control_hops, int) and control_hops >= 1):
+            raise ConfigError(f"chain: control_hops must be a whole number >= 1, got {control_hops!r}")
         self.params = params
+        self.control_hops = control_hops
         fs, n, h = contract.sample_rate_hz, contract.frame_samples, contract.hop_samples
         self.sample_rate_hz, self.hop_samples = fs, h
         window = window_pair(n, h, contract.window)[0]
@@ -119,47 +149,10 @@ class HearingAidChain:
         spread = band_gain_matrix(self.band_of_bin, centres, n, h, contract.window, fs)
         # detector constants from the ANSI S3.22 attack/release definitions, through this frame
         att, rel, self.achieved_attack_ms, self.achieved_release_ms = detector_coefficients(
-            params.bands, window, h, fs)
+            params.bands, window, h, fs, control_hops, ONSET_DB)
         self._levels = np.arange(TABLE_MIN_DB_SPL, TABLE_MAX_DB_SPL + TABLE_STEP_DB / 2, TABLE_STEP_DB)
         grid = self._levels.shape[0]
-        # The detector state is the (float) gain-table index of each band, E = s * D + o: D the
-        # level in bels, s = 10 / step, o = the band's table offset + 0.5 (truncation rounds).
-        # One matrix product of v = [E; log10 P; 1] gives both smoother branches and the coupling
-        # exponents: rows 0..nb-1 (1 - a) E + a (s L + o), rows nb..2nb-1 the same with r, rows
-        # 2nb..3nb-1 z = p ln10 (L - L_ref) (the coupling weights, from this very frame: leakage
-        # is instantaneous, and all bands read the same frame), rows 3nb..4nb-1 the MPO caps'
-        # exponents ln10 / 2 (log10 P_mpo - L); then
-        # E = max(branch a, branch r) (attack while rising, release while falling, as a > r).
-        self._scale = 10.0 / TABLE_STEP_DB
-        self._offset = -TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)
-        k = COUPLING_POWER * math.log(10.0)
-        self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands])
-        det = np.zeros((4 * nb, 2 * nb + 1))
-        for b in range(nb):
-            for row, c in ((b, att[b]), (nb + b, rel[b])):
-                det[row, b] = 1.0 - c
-                det[row, nb + b] = c * self._scale
-                det[row, 2 * nb] = c * self._offset[b]
-            det[2 * nb + b, nb + b] = k
-            det[2 * nb + b, 2 * nb] = -k * COUPLING_REFERENCE_DB_SPL / 10.0
-            # band MPO cap sqrt(P_mpo / P) = exp(ln10 / 2 (log10 P_mpo - log10 P))
-            det[3 * nb + b, nb + b] = -0.5 * math.log(10.0)
-            det[3 * nb + b, 2 * nb] = 0.5 * math.log(10.0) * self._mpo_bels[b]
-        self._det = det.astype(np.float32)
-        self._v = np.zeros(2 * nb + 1, np.float32)
-        self._v[2 * nb] = 1.0
-        self._e, self._lg = self._v[:nb], self._v[nb:2 * nb]  # state E; this frame's log10 P
-        self._u = np.zeros(4 * nb, np.float32)
-        self._u_att, self._u_rel, self._z = self._u[:nb], self._u[nb:2 * nb], self._u[2 * nb:]
-        leak = leakage_matrix(self.band_of_bin, centres, n, h, contract.window, fs)
-        coupling = (leak / COUPLING_MARGIN) ** COUPLING_POWER
-        np.fill_diagonal(coupling, 1.0)
-        self._coupling_t = coupling.T.astype(np.float32)  # (bands, bands), for [w g; w] @ C^T
-        self._wgm = np.zeros(3 * nb, np.float32)  # w * g | w | MPO cap
-        self._wg = self._wgm[:2 * nb].reshape(2, nb)
-        self._w_m, self._w, self._mpo_gain = self._wgm[nb:], self._wgm[nb:2 * nb], self._wgm[2 * nb:]
-        self._num_den = np.zeros((2, nb), np.float32)
-        self._wg0, self._num, self._den = self._wg[0], self._num_den[0], self._num_den[1]
+        bins = contract.bins
         self._p_lo = np.float32(10.0 ** (TABLE_MIN_DB_SPL / 10.0))
         self._p_hi = np.float32(10.0 ** (TABLE_MAX_DB_SPL / 10.0))
         lim = 10.0 ** (-params.noise_reduction_db / 20.0)
@@ -169,9 +162,44 @@ class HearingAidChain:
         keep = 1.0 - lim if self._nr_mode == "mix" else 1.0
         self._noisy_weight = np.float32(lim / keep if self._nr_mode == "mix" else 0.0)
         # band power P + P_lo in one product: the squared spectrum carries a constant 1 at its end
-        bins = contract.bins
-        self._power = np.concatenate([power * keep * keep, np.full((nb, 1), self._p_lo)], axis=1).astype(np.float32)
+        power = power * keep * keep
+        self._power = np.concatenate([power, np.full((nb, 1), self._p_lo)], axis=1).astype(np.float32)
         self._spread = (spread * keep).astype(np.float32)
+        # The detector state is the (float) gain-table index of each band, E = s * D + o: D the
+        # level in bels, s = 10 / step, o = the band's table offset + 0.5 (truncation rounds).
+        # One matrix product of v = [E; log10 P; 1] gives both smoother branches and the
+        # exponents of what exp() turns into linear factors: rows 0..nb-1 (1 - a) E + a (s L + o),
+        # rows nb..2nb-1 the same with r, then (one exp for all) rows 2nb..3nb-1 z = p ln10 (L -
+        # L_ref) (the coupling weights, from this very frame: leakage is instantaneous, and all
+        # bands read the same frame), rows 3nb..4nb-1 zero (their place is taken by the onset
+        # thresholds, read from a table at the detector's index), rows 4nb..5nb-1 the MPO caps'
+        # exponents ln10 / 2 (log10 P_mpo - L); then E = max(branch a, branch r) (attack while
+        # rising, release while falling, as a > r).
+        self._scale = 10.0 / TABLE_STEP_DB
+        self._offset = -TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)
+        self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands])
+        # the onset threshold of each band at each table level: 10 ** ((level + ONSET_DB) / 10) / k,
+        # k the calibration factor of one squared spectrum value (the threshold in the spectrum's units)
+        onset_db = np.tile(self._levels, nb) + ONSET_DB
+        self._onset_table = (10.0 ** (onset_db / 10.0) / float(np.max(power))).astype(np.float32)
+        self._det = self._detector_matrix(att, rel)
+        self._v = np.zeros(2 * nb + 1, np.float32)
+        self._v[2 * nb] = 1.0
+        self._e, self._lg = self._v[:nb], self._v[nb:2 * nb]  # state E; this frame's log10 P
+        self._u = np.zeros(5 * nb, np.float32)
+        self._u_att, self._u_rel, self._z = self._u[:nb], self._u[nb:2 * nb], self._u[2 * nb:]
+        leak = leakage_matrix(self.band_of_bin, centres, n, h, contract.window, fs)
+        coupling = (leak / COUPLING_MARGIN) ** COUPLING_POWER
+        np.fill_diagonal(coupling, 1.0)
+        # [w g; w; q] @ [C^T | 1]: the coupling's numerators and denominators, and (last column
+        # of the third row) the onset threshold summed over bands
+        self._coupling_t = np.concatenate([coupling.T, np.ones((nb, 1))], axis=1).astype(np.float32)
+        self._wgm = np.zeros(4 * nb, np.float32)  # w * g | w | q | MPO cap
+        self._wg = self._wgm[:3 * nb].reshape(3, nb)
+        self._w_m, self._w, self._mpo_gain = self._wgm[nb:], self._wgm[nb:2 * nb], self._wgm[3 * nb:]
+        self._num_den = np.zeros((3, nb + 1), np.float32)
+        self._wg0, self._num, self._den = self._wg[0], self._num_den[0, :nb], self._num_den[1, :nb]
+        self._onset_at = 2 * (nb + 1) + nb  # flat index of the summed onset threshold
         self.ceiling = sample_ceiling(params.broadband_mpo_db_spl, params.full_scale_db_spl)
         look = int(round(params.limiter_lookahead_ms * fs / 1000.0))
         self._limiter = PeakLimiter(h, look, self.ceiling, LIMITER_RELEASE_MS, fs)
@@ -182,11 +210,40 @@ class HearingAidChain:
         self._p = np.zeros(nb, np.float32)
         self._idx = np.zeros(nb, np.intp)
         self._band_gain = np.zeros(nb, np.float32)
-        self._bin_gain = np.zeros(bins, np.float32)
+        # the bin gains for both rows of [re; im] (a same-shape multiply is cheaper than a broadcast)
+        self._spread2 = np.concatenate([self._spread, self._spread], axis=0)
+        self._bin_gain2 = np.zeros((2, bins), np.float32)
+        self._bin_gain = self._bin_gain2[0]
         self.volume_db = 0.0
         self._table = None
         self.set_volume_db(params.volume_db)
         self.reset()
+        # the per-hop calls, bound once (500 hops a second): instance attributes over the methods
+        self.process_spectrum, self._reset_control, self._control_count = self._spectrum_kernel()
+        self.process_hop = self._limiter.process
+
+    def _detector_matrix(self, att: np.ndarray, rel: np.ndarray) -> np.ndarray:
+        """``(5 nb, 2 nb + 1)`` float32: ``u = M @ [E; log10 P; 1]`` for update coefficients ``att``, ``rel``."""
+        nb, s, o, ln10 = self.bands, self._scale, self._offset, math.log(10.0)
+        k = COUPLING_POWER * ln10
+        det = np.zeros((5 * nb, 2 * nb + 1))
+        for b in range(nb):
+            for row, c in ((b, att[b]), (nb + b, rel[b])):
+                det[row, b] = 1.0 - c
+                det[row, nb + b] = c * s
+                det[row, 2 * nb] = c * o[b]
+            det[2 * nb + b, nb + b] = k
+            det[2 * nb + b, 2 * nb] = -k * COUPLING_REFERENCE_DB_SPL / 10.0
+            # (rows 3nb..4nb-1, the onset thresholds, are read from a table: zero here)
+            # band MPO cap sqrt(P_mpo / P) = exp(ln10 / 2 (log10 P_mpo - log10 P))
+            det[4 * nb + b, nb + b] = -0.5 * ln10
+            det[4 * nb + b, 2 * nb] = 0.5 * ln10 * self._mpo_bels[b]
+        return det.astype(np.float32)
+
+    @property
+    def control_hop_count(self) -> int:
+        """Control hops (band levels, detectors and gains computed) since the last reset."""
+        return self._control_count()
 
     def set_volume_db(self, volume_db: float) -> float:
         """Set the volume (dB), clipped to the preset's limits; returns the volume applied."""
@@ -209,37 +266,106 @@ class HearingAidChain:
     def reset(self) -> None:
         self._e[:] = self._offset + self._scale * TABLE_MIN_DB_SPL / 10.0  # silence before the first hop
         self._limiter.reset()
+        if hasattr(self, "_reset_control"):
+            self._reset_control()  # the next hop is a control hop
 
     def process_spectrum(self, noisy: np.ndarray, enhanced: np.ndarray) -> None:
-        """Noise-reduction limit, band detectors and band gains on ``enhanced`` (2, bins), in place."""
-        if self._nr_mode == "mix":  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
-            np.multiply(noisy, self._noisy_weight, out=self._tmp)
-            np.add(enhanced, self._tmp, out=enhanced)
-        elif self._nr_mode == "noisy":
-            enhanced[:] = noisy
-        p, g = self._p, self._band_gain
-        np.multiply(enhanced, enhanced, out=self._sq)
-        np.dot(self._power, self._sq_ext, out=p)  # calibrated band power + P_lo, 10 ** (dB SPL / 10)
-        np.minimum(p, self._p_hi, out=p)  # the gain table's level range
-        np.log10(p, out=self._lg)  # band level in bels
-        np.dot(self._det, self._v, out=self._u)  # detector branches, coupling and MPO exponents
-        np.maximum(self._u_att, self._u_rel, out=self._e)  # detector: table index (float)
-        self._idx[:] = self._e  # truncation of E (which holds + 0.5): the rounded index
-        np.take(self._table, self._idx, out=g, mode="clip")
-        np.exp(self._z, out=self._w_m)  # coupling weights w, band MPO caps m
-        np.minimum(g, self._mpo_gain, out=g)  # MPO before the coupling: leakage bands take the cap
-        np.multiply(self._w, g, out=self._wg0)  # coupling: g' = C (w g) / C w
-        np.dot(self._wg, self._coupling_t, out=self._num_den)
-        np.divide(self._num, self._den, out=g)
-        np.minimum(g, self._mpo_gain, out=g)  # and after it: no band above its own cap
-        np.dot(self._spread, g, out=self._bin_gain)  # band gains onto the bins
-        np.multiply(enhanced, self._bin_gain, out=enhanced)
+        """Noise-reduction limit, band detectors and band gains on ``enhanced`` (2, bins), in place.
+
+        (Documentation: each chain binds its own closure over these steps as the instance
+        attribute ``process_spectrum`` at construction, see :meth:`_spectrum_kernel`.)
+        """
+        self.__dict__["process_spectrum"](noisy, enhanced)
 
     def process_hop(self, samples: np.ndarray) -> np.ndarray:
-        """Broadband look-ahead limiter and MPO ceiling on one synthesised hop (internal buffer)."""
+        """Broadband look-ahead limiter and MPO ceiling on one synthesised hop (internal buffer).
+
+        (Bound at construction to the limiter's own per-hop closure.)
+        """
         return self._limiter.process(samples)
 
+    def _spectrum_kernel(self):
+        """The per-hop spectrum work as one closure over this chain's buffers (locals only).
 
-def build_chain(params: ChainParams, contract) -> HearingAidChain:
+        Every numpy call is a method or a ufunc with positional output on same-shape float32
+        arrays: keyword arguments and broadcasting each cost about as much as the arithmetic on
+        arrays this small (a few hundred ns per call).
+        """
+        mul, add, div, log10, exp = np.multiply, np.add, np.divide, np.log10, np.exp
+        fmin, fmax = np.fmin, np.fmax  # fmin(NaN, cap) = cap: a NaN level or gain takes the cap
+        tmp, sq, sq_ext, p, lg, v, u = self._tmp, self._sq, self._sq_ext, self._p, self._lg, self._v, self._u
+        onset_at = self._onset_at
+        power_dot, det_dot = self._power.dot, self._det.dot
+        p_hi, u_att, u_rel, e, idx, g = self._p_hi, self._u_att, self._u_rel, self._e, self._idx, self._band_gain
+        z, w_m, mpo_gain, w, wg0, wg = self._z, self._w_m, self._mpo_gain, self._w, self._wg0, self._wg
+        onset_take, q = self._onset_table.take, self._wgm[2 * self.bands:3 * self.bands]
+        coupling_t, num_den, num, den = self._coupling_t, self._num_den, self._num, self._den
+        spread_dot, bin_gain2 = self._spread2.dot, self._bin_gain2
+        bin_gain_flat = bin_gain2.reshape(-1)
+        noisy_weight, mode, chain, period = self._noisy_weight, self._nr_mode, self, self.control_hops
+        since = period  # hops since the last control hop (>= period: this hop is one)
+        onset = 0.0  # sum of squares of the spectrum above which a hop is a control hop early
+        held = flat = None  # the last spectrum seen, and its flat view
+        controls = 0
+
+        def control(enhanced):
+            """The control hop: band levels, detectors, table, caps, coupling -> the bin gains."""
+            nonlocal onset, controls
+            controls += 1
+            mul(enhanced, enhanced, sq)
+            power_dot(sq_ext, p)  # calibrated band power + P_lo, 10 ** (dB SPL / 10)
+            fmin(p, p_hi, p)  # the gain table's level range
+            log10(p, lg)  # band level in bels
+            det_dot(v, u)  # detector branches, the exponents of w, q and m
+            fmax(u_att, u_rel, e)  # detector: table index (float)
+            idx[...] = e  # truncation of E (which holds + 0.5): the rounded index
+            chain._table.take(idx, None, g, "clip")
+            exp(z, w_m)  # coupling weights w, band MPO caps m
+            onset_take(idx, None, q, "clip")  # onset thresholds q at the detector levels
+            fmin(g, mpo_gain, g)  # MPO before the coupling: leakage bands take the cap
+            mul(w, g, wg0)  # coupling: g' = C (w g) / C w
+            wg.dot(coupling_t, num_den)  # and the onset threshold: sum of q
+            onset = num_den.item(onset_at)
+            div(num, den, g)
+            fmin(g, mpo_gain, g)  # and after it: no band above its own cap
+            spread_dot(g, bin_gain_flat)  # band gains onto the bins
+
+        def gains(enhanced):
+            """Control hop or not, then the bin gains of the last control hop onto ``enhanced``."""
+            nonlocal since, held, flat
+            if since < period:
+                if enhanced is not held:
+                    held, flat = enhanced, (enhanced.reshape(-1) if enhanced.flags.c_contiguous else None)
+                power = flat.dot(flat) if flat is not None else np.vdot(enhanced, enhanced)
+                if power <= onset:  # no onset: keep the gains
+                    since += 1
+                    mul(enhanced, bin_gain2, enhanced)
+                    return
+            control(enhanced)
+            since = 1
+            mul(enhanced, bin_gain2, enhanced)
+
+        if mode == "mix":  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
+            def process_spectrum(noisy, enhanced):
+                mul(noisy, noisy_weight, tmp)
+                add(enhanced, tmp, enhanced)
+                gains(enhanced)
+        elif mode == "noisy":
+            def process_spectrum(noisy, enhanced):
+                enhanced[...] = noisy
+                gains(enhanced)
+        else:
+            def process_spectrum(noisy, enhanced):
+                gains(enhanced)
+
+        def reset_control():
+            nonlocal since, onset, controls
+            since, onset, controls = period, 0.0, 0
+
+        process_spectrum.__doc__ = HearingAidChain.process_spectrum.__doc__
+        return process_spectrum, reset_control, lambda: controls
+
+
+def build_chain(params: ChainParams, contract, control_hops: int = CONTROL_HOPS) -> HearingAidChain:
     """The hearing-aid chain for ``params`` in ``contract``'s STFT frame (a HopChain)."""
-    return HearingAidChain(params, contract)
+    return HearingAidChain(params, contract, control_hops)

@@ -67,12 +67,26 @@ def window_energy_fraction(analysis_window: np.ndarray) -> np.ndarray:
 
 
 def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: int,
-                       sample_rate_hz: float, rising: bool, max_ms: float) -> np.ndarray:
+                       sample_rate_hz: float, rising: bool, max_ms: float, control_hops: int = 1,
+                       onset_db: float = np.inf, phase: int = 0) -> np.ndarray:
     """Modelled ANSI attack (``rising``) or release time (ms) per band and candidate ``tau_ms``.
 
     Returns ``(bands, len(tau_ms))``; ``inf`` where the output has not settled within ``max_ms``.
     While the level rises the detector only attacks, while it falls it only releases, so one
     coefficient per direction describes the whole step.
+
+    Control rate (``control_hops`` = R > 1; the chain's schedule, :mod:`hearsep.chain.chain`):
+    the detector and the gains are updated on a control hop only, and each hop in between keeps
+    the gain of the last update. A hop is a control hop when R hops have passed since the last
+    one, or earlier when the frame's level exceeds the detector's (as updated on the last control
+    hop) by more than ``onset_db`` (the chain compares the sums over its bands; for a tone that
+    is this band's comparison): while the level rises above the detector by more than that
+    margin every hop is a control hop; a falling level never triggers. Every update
+    uses the same coefficient ``1 - exp(-hop_ms / tau)``, however many hops it follows (so the
+    time constant of a run of scheduled updates is R tau: the coefficient solved for is that of
+    the schedule, and an attack, updated on every hop, is not sped up by the hops it skipped).
+    ``phase`` (``0 <= phase < R``) places the step: the first scheduled control hop after it is
+    hop ``phase``.
     """
     c = curve_arrays(bands)
     n_bands, k = len(bands), len(tau_ms)
@@ -84,21 +98,26 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
     g_final = curve_gain_db(np.full((n_bands, 1), l2), c)  # steady-state gain after the step
     n = energy_fraction.shape[0] - 1
     d = np.full((n_bands, k), l1)
+    dev = np.abs(curve_gain_db(d, c) - g_final)
     last_bad = np.full((n_bands, k), -1)  # last hop whose output was outside the tolerance
     bad_dev = np.zeros((n_bands, k))
     next_dev = np.zeros((n_bands, k))  # deviation one hop after that
-    hops = int(np.ceil(max_ms / hop_ms)) + n // hop_samples + 1
+    last_control = np.full((n_bands, k), phase - control_hops)
+    hops = int(np.ceil(max_ms / hop_ms)) + n // hop_samples + 1 + control_hops
     for i in range(hops):
         # frame i after the step holds (i + 1) * hop new samples, weighted by the window's energy
         frac = energy_fraction[min((i + 1) * hop_samples, n)]
-        d += coef * (10.0 * np.log10(p1 * (1.0 - frac) + p2 * frac) - d)
+        level = 10.0 * np.log10(p1 * (1.0 - frac) + p2 * frac)
+        control = (i - last_control >= control_hops) | (level > d + onset_db)
+        d = np.where(control, d + coef * (level - d), d)
+        last_control[control] = i
         dev = np.abs(curve_gain_db(d, c) - g_final)
         bad = dev > tol
         settle = ~bad & (last_bad == i - 1)
         next_dev[settle] = dev[settle]
         last_bad[bad] = i
         bad_dev[bad] = dev[bad]
-        if not bad.any() and (i + 1) * hop_samples >= n:
+        if not bad.any() and (i + 1) * hop_samples >= n and i >= phase + control_hops:
             break
     # frame i's gain sits at the centre of its synthesis cross-fade, i * hop - 0.5 samples after
     # the step; the crossing is interpolated linearly between the last bad hop and the next
@@ -108,13 +127,18 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
     return np.where(bad, np.inf, t_ms)  # still outside at the end: not settled within max_ms
 
 
-def detector_coefficients(bands, analysis_window: np.ndarray, hop_samples: int,
-                          sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def detector_coefficients(bands, analysis_window: np.ndarray, hop_samples: int, sample_rate_hz: float,
+                          control_hops: int = 1, onset_db: float = np.inf
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-hop attack and release coefficients that give each band its ANSI attack/release times.
 
     Returns ``(attack_coef, release_coef, achieved_attack_ms, achieved_release_ms)``; the achieved
     times (from the hop model) equal the preset's unless a time is shorter than the frame allows,
     in which case the fastest detector (coefficient 1) is used and its time reported.
+
+    With a control rate (``control_hops``, ``onset_db``: see :func:`ansi_step_times_ms`) the
+    modelled time is the mean over the R phases a step can have relative to the scheduled
+    control hops (a test box's step does not know the hop grid).
     """
     frac = window_energy_fraction(analysis_window)
     hop_ms = 1000.0 * hop_samples / sample_rate_hz
@@ -123,7 +147,9 @@ def detector_coefficients(bands, analysis_window: np.ndarray, hop_samples: int,
         target = np.array([getattr(b, key) for b in bands], float)
         max_ms = 2.0 * float(target.max()) + 20.0
         taus = _TAU_GRID_MS[_TAU_GRID_MS <= 4.0 * max_ms]
-        times = ansi_step_times_ms(bands, taus, frac, hop_samples, sample_rate_hz, rising, max_ms)
+        times = np.mean([ansi_step_times_ms(bands, taus, frac, hop_samples, sample_rate_hz, rising, max_ms,
+                                            control_hops, onset_db, phase) for phase in range(control_hops)],
+                        axis=0)
         coef, achieved = np.empty(len(bands)), np.empty(len(bands))
         for b, t in enumerate(target):
             row = np.maximum.accumulate(np.where(np.isfinite(times[b]), times[b], np.inf))

@@ -20,8 +20,17 @@ Every term of the average at ``n`` is a minimum over a window containing ``n``, 
 gain never exceeds ``g_req[n]``: the limiter alone keeps peaks under the ceiling (the classic
 "min-hold + box filter" look-ahead limiter; Giannoulis, Massberg & Reiss 2012, "Digital dynamic
 range compressor design - a tutorial and analysis", JAES 60(6), on peak detection and
-smoothing); the final clip only removes float rounding. When the limiter is released and a hop
-stays under the ceiling, the hop passes as the delayed input (no gain work).
+smoothing); the final clip only removes float rounding.
+
+Pass-through path. When the limiter is released and a hop's new samples stay under the ceiling,
+the hop passes as the delayed input, with no gain work: the delay line is a ring of
+:data:`DELAY_SLOTS` hops, so the hop is copied in once and the delayed hop is a prebuilt view
+(the last ``L`` samples are carried to the front once per ring). The test that a hop is under
+the ceiling is first the sufficient one ``sum x^2 <= ceiling^2`` (one dot product: a sample
+above the ceiling alone would exceed it; :data:`ENERGY_MARGIN` covers float32 rounding of the
+sum), then, when that fails, the exact ``max |x| <= ceiling``. The delayed samples were tested
+as new samples one hop earlier, and a hop that left the full path released had its last ``L``
+samples under the ceiling.
 """
 
 from __future__ import annotations
@@ -30,6 +39,11 @@ import numpy as np
 
 #: attenuation below which the limiter counts as released (gain within 1e-5 of one, < 1e-4 dB)
 RELEASED_ATTENUATION = 1e-5
+#: hops in the delay ring (the look-ahead samples are copied to its front once per ring)
+DELAY_SLOTS = 64
+#: the energy test compares ``sum x^2`` with ``(1 - ENERGY_MARGIN) ceiling^2``: a float32 sum of a
+#: hop (<= a few hundred terms, relative rounding error < 1e-5) never passes a sample above the ceiling
+ENERGY_MARGIN = 1e-4
 
 
 def sample_ceiling(mpo_db_spl: float, full_scale_db_spl: float) -> np.float32:
@@ -40,20 +54,32 @@ def sample_ceiling(mpo_db_spl: float, full_scale_db_spl: float) -> np.float32:
 
 
 class PeakLimiter:
-    """Look-ahead peak limiter + hard ceiling on hops of ``hop_samples`` (preallocated, no allocation)."""
+    """Look-ahead peak limiter + hard ceiling on hops of ``hop_samples`` (preallocated, no allocation).
+
+    ``process(samples)`` is bound once per limiter (a closure over its buffers, see
+    :meth:`_pass_through`); it returns an internal buffer of ``hop_samples`` samples.
+    """
 
     def __init__(self, hop_samples: int, lookahead_samples: int, ceiling: float, release_ms: float,
                  sample_rate_hz: float):
         h, n = int(hop_samples), int(lookahead_samples)
         self.hop_samples, self.latency_samples = h, n
         self.ceiling = np.float32(ceiling)
+        self._energy_bound = float(self.ceiling) ** 2 * (1.0 - ENERGY_MARGIN)
         rho = np.exp(-1000.0 / (release_ms * sample_rate_hz))
         k = np.arange(h, dtype=float)
         self._rho = float(rho)
         self._rho_up = (rho ** -k).astype(np.float32)  # rho^-k and rho^k for the release scan
         self._rho_down = (rho ** k).astype(np.float32)
-        self._x = np.zeros(n + h, np.float32)  # [L delayed | h new] input samples
-        self._x_new, self._x_out = self._x[n:], self._x[:h]
+        # the delay ring: slot k's new samples at [n + k h, n + (k + 1) h), its delayed hop at
+        # [k h, k h + h), and the whole look-ahead window [k h, n + (k + 1) h)
+        self._ring = np.zeros(n + DELAY_SLOTS * h, np.float32)
+        r = self._ring
+        self._new = [r[n + s * h:n + (s + 1) * h] for s in range(DELAY_SLOTS)]
+        self._out = [r[s * h:s * h + h] for s in range(DELAY_SLOTS)]
+        self._window = [r[s * h:n + (s + 1) * h] for s in range(DELAY_SLOTS)]
+        self._head, self._tail = r[:n], r[DELAY_SLOTS * h:]
+        self._slot = DELAY_SLOTS - 1  # the next hop goes to slot 0
         self._g_req = np.zeros(n + h, np.float32)
         self._windows = np.lib.stride_tricks.sliding_window_view(self._g_req, n + 1)  # (h, L+1)
         self._att = np.zeros(h, np.float32)
@@ -65,24 +91,45 @@ class PeakLimiter:
         self._carry = 0.0  # attenuation of the last released-gain sample
         self._released = True
         self.limited_hops = 0  # hops in which the limiter reduced gain (telemetry)
+        self.process = self._pass_through()
 
     def reset(self) -> None:
-        self._x.fill(0)
+        self._ring.fill(0)  # (the slot position does not matter: every slot now holds silence)
         self._g.fill(1)
         self._carry = 0.0
         self._released = True
         self.limited_hops = 0
 
-    def process(self, samples: np.ndarray) -> np.ndarray:
-        """One hop in; the hop delayed by ``latency_samples``, limited and clipped, out (internal buffer)."""
+    def _pass_through(self):
+        """The per-hop call: ring slot, copy in, the energy test; anything else goes to :meth:`_limit`."""
+        new, out, head, tail = self._new, self._out, self._head, self._tail
+        last, bound, limit = DELAY_SLOTS - 1, self._energy_bound, self._limit
+        lim = self
+
+        def process(samples: np.ndarray) -> np.ndarray:
+            """One hop in; the hop delayed by ``latency_samples``, limited and clipped, out (internal buffer)."""
+            k = lim._slot
+            if k == last:
+                k = 0
+                head[...] = tail  # the look-ahead samples to the front of the ring
+            else:
+                k += 1
+            lim._slot = k
+            new[k][...] = samples
+            if lim._released and samples.dot(samples) <= bound:
+                return out[k]  # released, and no new sample can be above the ceiling
+            return limit(k)
+
+        return process
+
+    def _limit(self, k: int) -> np.ndarray:
+        """Slot ``k``'s hop when the energy test failed: exact test, else the limiter's full path."""
         n, h, c = self.latency_samples, self.hop_samples, self.ceiling
-        if n:
-            self._x[:n] = self._x[h:h + n]
-        self._x_new[:] = samples
-        x = self._x
-        if self._released and x.max() <= c and -x.min() <= c:
-            return self._x_out  # under the ceiling and no gain reduction pending: delayed input
+        x_new = self._new[k]
+        if self._released and x_new.max() <= c and -x_new.min() <= c:
+            return self._out[k]  # released, and the new samples are under the ceiling
         self.limited_hops += 1
+        x, x_out = self._window[k], self._out[k]
         g = self._g_req
         np.abs(x, out=g)
         np.maximum(g, c, out=g)
@@ -101,9 +148,12 @@ class PeakLimiter:
         np.cumsum(self._g, out=self._cum[1:])  # moving average over L + 1 gains
         np.subtract(self._cum[n + 1:], self._cum[:h], out=self._smooth)
         self._smooth *= np.float32(1.0 / (n + 1))
-        np.multiply(self._x_out, self._smooth, out=self._y)
+        np.multiply(x_out, self._smooth, out=self._y)
         np.clip(self._y, -c, c, out=self._y)
-        if float(att.max()) < RELEASED_ATTENUATION and self._carry < RELEASED_ATTENUATION:
+        # released only when no gain is pending and the samples still to come out (the last L,
+        # delayed into the next hop, which the pass-through path does not test again) are under it
+        lookahead_ok = not n or (x[h:].max() <= c and -x[h:].min() <= c)
+        if float(att.max()) < RELEASED_ATTENUATION and self._carry < RELEASED_ATTENUATION and lookahead_ok:
             self._released, self._carry = True, 0.0
             self._g.fill(1)
         else:

@@ -161,13 +161,17 @@ class Testbox:
                               "broadband_output_db_spl": both[:, 1], "spurious_db": _spurious_db(out, both[:, 1])}
         return {"input_db_spl": levels, "volume_db": volume_db, "curves": curves}
 
-    def attack_release(self, frequency_hz: float, volume_db: float) -> dict:
-        """ANSI step 55 -> 90 -> 55 dB SPL at ``frequency_hz``: attack and release times (ms)."""
+    def attack_release(self, frequency_hz: float, volume_db: float, offset_samples: int = 0) -> dict:
+        """ANSI step 55 -> 90 -> 55 dB SPL at ``frequency_hz``: attack and release times (ms).
+
+        The steps come ``offset_samples`` after a hop boundary (and after a control hop of the
+        chain when that is a multiple of ``control_hops * hop_samples``).
+        """
         from scipy.signal import butter, hilbert, sosfiltfilt
 
         band = self.params.bands[int(band_for_frequency(self.params, frequency_hz))]
         fs = self.fs
-        n0 = int(0.5 * fs)
+        n0 = int(0.5 * fs) + int(offset_samples)
         n1 = int(max(0.5, 0.02 * band.attack_ms) * fs)
         n2 = int(max(1.0, 0.006 * band.release_ms) * fs)
         level = np.concatenate([np.full(n0, ANSI_LOW_DB_SPL), np.full(n1, ANSI_HIGH_DB_SPL),
