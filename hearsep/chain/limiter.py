@@ -81,7 +81,6 @@ class PeakLimiter:
         self._head, self._tail = r[:n], r[DELAY_SLOTS * h:]
         self._slot = DELAY_SLOTS - 1  # the next hop goes to slot 0
         self._g_req = np.zeros(n + h, np.float32)
-        self._windows = np.lib.stride_tricks.sliding_window_view(self._g_req, n + 1)  # (h, L+1)
         self._att = np.zeros(h, np.float32)
         self._g = np.ones(n + h, np.float32)  # [L previous | h new] released gains
         self._g_new = self._g[n:]
@@ -101,9 +100,9 @@ class PeakLimiter:
         self.limited_hops = 0
 
     def _pass_through(self):
-        """The per-hop call: ring slot, copy in, the energy test; anything else goes to :meth:`_limit`."""
+        """The per-hop call: ring slot, copy in, the energy test; anything else goes to :meth:`_full_path`."""
         new, out, head, tail = self._new, self._out, self._head, self._tail
-        last, bound, limit = DELAY_SLOTS - 1, self._energy_bound, self._limit
+        last, bound, limit = DELAY_SLOTS - 1, self._energy_bound, self._full_path()
         lim = self
 
         def process(samples: np.ndarray) -> np.ndarray:
@@ -122,40 +121,70 @@ class PeakLimiter:
 
         return process
 
-    def _limit(self, k: int) -> np.ndarray:
-        """Slot ``k``'s hop when the energy test failed: exact test, else the limiter's full path."""
+    def _full_path(self):
+        """Slot ``k``'s hop when the energy test failed: the exact test, else the limiter's full path.
+
+        A closure like the pass-through path, ufuncs with positional outputs on prebuilt views.
+        The look-ahead minimum over ``L + 1`` samples is a sparse-table minimum: minima over 2, 4,
+        8, ... samples by doubling, then two overlapping ones of the largest power of two.
+        """
         n, h, c = self.latency_samples, self.hop_samples, self.ceiling
-        x_new = self._new[k]
-        if self._released and x_new.max() <= c and -x_new.min() <= c:
-            return self._out[k]  # released, and the new samples are under the ceiling
-        self.limited_hops += 1
-        x, x_out = self._window[k], self._out[k]
-        g = self._g_req
-        np.abs(x, out=g)
-        np.maximum(g, c, out=g)
-        np.divide(c, g, out=g)
-        att = self._att
-        np.min(self._windows, axis=1, out=att)  # look-ahead minimum gain
-        np.subtract(1.0, att, out=att)  # attenuation, released: a[k] = max(a_min[k], rho a[k-1])
-        att *= self._rho_up
-        att[0] = max(att[0], self._carry * self._rho)
-        np.maximum.accumulate(att, out=att)
-        att *= self._rho_down
-        self._carry = float(att[-1])
-        if n:
-            self._g[:n] = self._g[h:h + n]
-        np.subtract(1.0, att, out=self._g_new)
-        np.cumsum(self._g, out=self._cum[1:])  # moving average over L + 1 gains
-        np.subtract(self._cum[n + 1:], self._cum[:h], out=self._smooth)
-        self._smooth *= np.float32(1.0 / (n + 1))
-        np.multiply(x_out, self._smooth, out=self._y)
-        np.clip(self._y, -c, c, out=self._y)
-        # released only when no gain is pending and the samples still to come out (the last L,
-        # delayed into the next hop, which the pass-through path does not test again) are under it
-        lookahead_ok = not n or (x[h:].max() <= c and -x[h:].min() <= c)
-        if float(att.max()) < RELEASED_ATTENUATION and self._carry < RELEASED_ATTENUATION and lookahead_ok:
-            self._released, self._carry = True, 0.0
-            self._g.fill(1)
-        else:
-            self._released = False
-        return self._y
+        neg_c, width = -c, n + 1
+        fabs, fmin, fmax, mul, sub, div = np.fabs, np.fmin, np.fmax, np.multiply, np.subtract, np.divide
+        accumulate_max, accumulate_add = np.maximum.accumulate, np.add.accumulate
+        news, outs, windows = self._new, self._out, self._window
+        g_req, att, y, smooth, cum = self._g_req, self._att, self._y, self._smooth, self._cum
+        rho, rho_up, rho_down = self._rho, self._rho_up, self._rho_down
+        g, g_new, g_head, g_tail = self._g, self._g_new, self._g[:n], self._g[h:h + n]
+        cum_tail, cum_out, cum_lead = self._cum[1:], self._cum[n + 1:], self._cum[:h]
+        inv = np.float32(1.0 / width)
+        # sparse table: level j holds minima over 2 ** j samples starting at each position
+        levels, span = [g_req], 1
+        while 2 * span <= width:
+            levels.append(np.zeros(levels[-1].shape[0] - span, np.float32))
+            span *= 2
+        doubling = [(levels[j][:-(2 ** j)], levels[j][2 ** j:], levels[j + 1]) for j in range(len(levels) - 1)]
+        top = levels[-1]  # minima over span samples; two of them, overlapping, cover L + 1
+        first, second = top[:h], top[width - span:width - span + h]
+        lim = self
+
+        def limit(k: int) -> np.ndarray:
+            x_new = news[k]
+            if lim._released and x_new.max() <= c and -x_new.min() <= c:
+                return outs[k]  # released, and the new samples are under the ceiling
+            lim.limited_hops += 1
+            x, x_out = windows[k], outs[k]
+            fabs(x, g_req)  # g_req = c / max(|x|, c)
+            fmax(g_req, c, g_req)
+            div(c, g_req, g_req)
+            for a, b, o in doubling:
+                fmin(a, b, o)
+            fmin(first, second, att)  # look-ahead minimum gain over L + 1 samples
+            sub(1.0, att, att)  # attenuation, released: a[k] = max(a_min[k], rho a[k-1])
+            mul(att, rho_up, att)
+            carried = lim._carry * rho
+            if att[0] < carried:
+                att[0] = carried
+            accumulate_max(att, 0, None, att)
+            mul(att, rho_down, att)
+            lim._carry = att.item(h - 1)
+            if n:
+                g_head[...] = g_tail
+            sub(1.0, att, g_new)
+            accumulate_add(g, 0, None, cum_tail)  # moving average over L + 1 gains
+            sub(cum_out, cum_lead, smooth)
+            mul(smooth, inv, smooth)
+            mul(x_out, smooth, y)
+            fmin(y, c, y)
+            fmax(y, neg_c, y)
+            # released only when no gain is pending and the samples still to come out (the last L,
+            # delayed into the next hop, which the pass-through path does not test again) are under it
+            if att.max() < RELEASED_ATTENUATION and lim._carry < RELEASED_ATTENUATION and (
+                    not n or (x[h:].max() <= c and -x[h:].min() <= c)):
+                lim._released, lim._carry = True, 0.0
+                g.fill(1)
+            else:
+                lim._released = False
+            return y
+
+        return limit
