@@ -231,14 +231,15 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
       int8 mask output and raw state copies: features in quantized units are clipped and rounded
       into the input tensor, ``invoke``, the mask read by table, and the state copies merged
       where the arena places the tensors side by side (:func:`~hearsep.runtime.separator.merged_copies`);
-    - a real mask.
+    - a real mask from that separator: read from the int8 table straight into both rows of a
+      ``(2, bins)`` gain and applied as one flat multiply.
 
     Anything else runs through its object's method from inside the closure (an FFT synthesis, a
     float model, a complex mask or a deep filter, a custom separator, the chain); ``step.inlined``
-    names the stages that run inline. The STFT's
-    frame position (``stft._k``) is read and written each hop, so :meth:`StreamingEnhancer.reset`
-    and the stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read
-    each hop.
+    names the inline stages besides analysis and features. The STFT's frame position
+    (``stft._k``) is read and written each hop, so :meth:`StreamingEnhancer.reset` and the
+    stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read each hop.
+    Nothing is allocated per hop but a few hundred bytes of small objects inside numpy's FFT ufunc.
     """
     from hearsep.features.stft import _ONE, _rfft_even_ufunc
     from hearsep.runtime.outputs import RealMask
@@ -287,12 +288,13 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     one_copy = copy_dst is not None
     # mask output, chain
     real = type(output) is RealMask
-    # a real mask read from int8 straight into both rows of a (2, bins) gain: the codes viewed twice
-    # (stride 0), so applying it is one flat multiply instead of a broadcast over the rows
+    # the int8 mask read as the separator's dequantizer does it: codes cast into held intp indices,
+    # then the table; a real mask is read straight into both rows of a (2, bins) gain, so applying
+    # it is one flat multiply instead of a broadcast over the rows
     real_table = inline and real and mask_value.shape[0] == spectrum.shape[1]
+    if inline:
+        index = np.zeros(spectrum.shape if real_table else codes.shape, np.intp)
     if real_table:
-        codes_twice = np.lib.stride_tricks.as_strided(codes, shape=spectrum.shape, strides=(0, codes.strides[0]),
-                                                      writeable=False)
         gain = np.zeros(spectrum.shape, np.float32)
         gain_flat = gain.reshape(-1)
     apply, skip = output.apply, output.skip
@@ -331,10 +333,11 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 rint(tmp, tmp)  # round half to even; integral values cast to int8 exactly
                 tensor_in[:] = tmp
                 invoke()
+                index[:] = codes  # (bins,) int8 codes into (bins,) or both rows of (2, bins) indices
                 if real_table:
-                    take(codes_twice, None, gain, "clip")
+                    take(index, None, gain, "clip")
                 else:
-                    mask = take(codes, None, mask_value, "clip")
+                    mask = take(index, None, mask_value, "clip")
                 if one_copy:
                     copy_dst[:] = copy_src
                 else:
@@ -344,8 +347,6 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 mask = separate(features, True) if prescaled else separate(features)
             if real_table:
                 multiply(spectrum_flat, gain_flat, masked_flat)
-            elif real:
-                multiply(spectrum, mask, masked)
             else:
                 apply(spectrum, mask, masked)
         if chain_spectrum is not None:
@@ -360,7 +361,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
         return y if chain_hop is None else chain_hop(y)
 
     # which stages run inline (the rest through their objects' methods): for tests and the bench
-    step.inlined = tuple(name for name, on in (("separator", inline), ("real mask", real),
+    step.inlined = tuple(name for name, on in (("separator", inline), ("real mask", real_table),
                                                 ("synthesis", ola_inline)) if on)
     return step
 

@@ -33,9 +33,14 @@ class RealMask:
 
     def __init__(self, contract: ModelContract):
         self.unity = np.ones(contract.bins, np.float32)
+        self._gain = np.zeros((2, contract.bins), np.float32)
 
     def apply(self, spectrum: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
-        np.multiply(spectrum, mask, out=out)
+        # the gain copied to both rows, then a same-shape multiply: a broadcast multiply over the
+        # rows would allocate a 2 kB buffer on every call (the same products either way)
+        g = self._gain
+        g[:] = mask
+        np.multiply(spectrum, g, out=out)
 
     def skip(self, spectrum: np.ndarray) -> None:
         pass

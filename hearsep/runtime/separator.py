@@ -80,7 +80,8 @@ class _Quantizer:
             np.add(t, self._zp, out=t)
             np.minimum(t, self._hi, out=t)
         np.maximum(t, self._lo, out=t)
-        np.rint(t.reshape(dest.shape), out=dest, casting="unsafe")  # round half to even, store as integers
+        np.rint(t, out=t)  # round half to even, then store the integral floats (exact in the dtype):
+        dest.reshape(-1)[:] = t  # rint straight into integers would allocate a cast buffer per call
         return dest
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
@@ -105,7 +106,8 @@ class _Quantizer:
         def write(x):
             minimum(x, hi, out=t)
             maximum(t, lo, out=t)
-            rint(t, out=flat, casting="unsafe")
+            rint(t, t)
+            flat[:] = t  # integral floats in the dtype's range: an exact cast, no buffer
 
         return write
 
@@ -128,10 +130,16 @@ class _Quantizer:
         if not (self.quantized and self.info.dtype == np.int8):
             return lambda: self.dequantize(raw)
         table, codes = self.int8_table(raw)
-        # the array's own take method with positional arguments: np.take is a Python wrapper that
-        # costs about 1.5 us more per call; "clip": unbuffered, and codes < 256 anyway
-        take, value = table.take, self.value
-        return lambda: take(codes, None, value, "clip")
+        # the table's own take method with positional arguments (np.take is a Python wrapper that
+        # costs about 1.5 us more per call), on indices cast into a held intp buffer (take would
+        # otherwise allocate that conversion on every call); "clip": unbuffered, codes < 256 anyway
+        take, value, index = table.take, self.value, np.zeros(codes.shape, np.intp)
+
+        def read():
+            index[:] = codes
+            return take(index, None, value, "clip")
+
+        return read
 
 
 def _address(a: np.ndarray) -> int:
