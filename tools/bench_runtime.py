@@ -159,11 +159,16 @@ def main(argv=None) -> int:
     rest_cpu = step["cpu_mean_us"] - inv["cpu_mean_us"]
     rest_copy_cpu = res["step_copy"]["cpu_mean_us"] - inv["cpu_mean_us"]
     rest_unfused_cpu = res["step_unfused"]["cpu_mean_us"] - inv["cpu_mean_us"]
+    rest_p50 = step["p50_us"] - inv["p50_us"]
     summary = {
+        "command": "python tools/bench_runtime.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "loadavg_1min_end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "cpus": os.cpu_count(),
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
         "timings": res,
         "step_minus_invoke_mean_us": rest,
+        "step_minus_invoke_p50_us": rest_p50,
         "step_copy_minus_invoke_mean_us": rest_copy,
         "fused_inlined": list(enh.process_hop.inlined),
         "step_unfused_minus_invoke_mean_us": rest_unfused,
@@ -189,7 +194,8 @@ def main(argv=None) -> int:
         print(f"{name:<14}{s['mean_us']:>10.1f}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['max_us']:>10.1f}"
               f"{s['cpu_mean_us']:>13.1f}")
     print(f"split: invoke {inv['mean_us']:.1f} us + everything else {rest:.1f} us "
-          f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us)")
+          f"({100 * rest / step['mean_us']:.0f}% of the step; framing alone {res['framing']['mean_us']:.1f} us); "
+          f"medians: {rest_p50:.1f} us around the invoke (less sensitive to preemption on a busy machine)")
     print(f"Python around the invoke (wall): {rest:.1f} us fused vs {rest_unfused:.1f} us stage by stage "
           f"(ratio {summary['ratio_overhead_fused_to_unfused']:.2f}) vs {rest_copy:.1f} us with set_tensor copies "
           f"(ratio {summary['ratio_overhead_views_to_copies']:.2f}); /target({TARGET_OVERHEAD_US:.0f}us) "

@@ -124,7 +124,8 @@ class StreamingSTFT:
         self.synthesis_window = s.astype(np.float32)
         self._synthesis_tail = self.synthesis_window[n - m:]
         self._complex = np.zeros(bins, np.complex64)
-        self._complex_re, self._complex_im = self._complex.real, self._complex.imag  # views, bound once
+        # [re; im] of the FFT output as a (2, bins) strided view: the spectrum is one copy from it
+        self._complex_rows = self._complex.view(np.float32).reshape(bins, 2).T
         if analysis == "dft":
             k = np.arange(bins)[:, None]
             ang = 2 * np.pi * k * np.arange(n)[None, :] / n
@@ -187,8 +188,7 @@ class StreamingSTFT:
         else:
             np.multiply(frame, self.analysis_window, out=self._windowed)
             self._rfft(self._windowed, self._complex)
-            self._spectrum[0] = self._complex_re
-            self._spectrum[1] = self._complex_im
+            self._spectrum[...] = self._complex_rows
         return self._spectrum
 
     def synthesize(self, spectrum: np.ndarray) -> np.ndarray:

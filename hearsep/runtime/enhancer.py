@@ -257,8 +257,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     if analysis_dft:
         matrix_a = stft._analysis_matrix
     else:
-        window, windowed, cplx = stft.analysis_window, stft._windowed, stft._complex
-        c_re, c_im, s_re, s_im = stft._complex_re, stft._complex_im, spectrum[0], spectrum[1]
+        window, windowed, cplx, cplx_rows = stft.analysis_window, stft._windowed, stft._complex, stft._complex_rows
         if _rfft_even_ufunc is not None and n % 2 == 0:
             rfft, one = _rfft_even_ufunc, _ONE  # what stft._rfft calls, without the lambda
         else:
@@ -315,8 +314,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
         else:
             multiply(frame_views[k], window, windowed)
             rfft(windowed, one, cplx)
-            s_re[:] = c_re
-            s_im[:] = c_im
+            spectrum[...] = cplx_rows
         if enh.bypass:
             masked[:] = spectrum
             skip(spectrum)  # a deep filter keeps its frame history
