@@ -14,6 +14,8 @@ import pytest
 from chain_fixtures import compressive_band, contract, wdrc_params
 from hearsep.chain import build_chain
 from hearsep.chain.chain import CONTROL_HOPS, ONSET_DB
+from hearsep.chain.dynamics import ANSI_HIGH_DB_SPL as ANSI_HIGH
+from hearsep.chain.dynamics import ANSI_LOW_DB_SPL as ANSI_LOW
 from hearsep.chain.dynamics import (ansi_step_times_ms, closed_form_tau_ms, detector_coefficients,
                                     window_energy_fraction)
 from hearsep.runtime.enhancer import StreamingEnhancer
@@ -27,8 +29,8 @@ def test_ansi_attack_and_release_within_20_percent_of_the_preset(ratio, attack_m
     # a calibration with head-room (full scale 130 dB SPL) so the broadband limiter stays out
     params = wdrc_params(ratio=ratio, attack_ms=attack_ms, release_ms=release_ms, gains_65_db=(20.0,) * 6)
     box = Testbox(params, contract())
-    assert box.chain.control_hops == CONTROL_HOPS == 2
-    for phase in range(CONTROL_HOPS):  # the step on a control hop, and on the hop after one
+    assert box.chain.control_hops == CONTROL_HOPS > 1
+    for phase in range(CONTROL_HOPS):  # the step on a control hop, and on each hop after one
         r = box.attack_release(2000.0, 0.0, offset_samples=phase * 32)
         assert abs(r["attack_ms"] / attack_ms - 1.0) <= 0.2, (phase, r["attack_ms"])
         assert abs(r["release_ms"] / release_ms - 1.0) <= 0.2, (phase, r["release_ms"])
@@ -50,9 +52,9 @@ def test_every_hop_of_an_attack_is_a_control_hop_and_a_steady_tone_runs_at_the_c
     per_hop = np.diff(counts)
     assert np.all(per_hop[199:205] == 1)  # the attack: every hop (the detector is > ONSET_DB below)
     assert ONSET_DB <= 3.0
-    steady = per_hop[100:199]  # the steady 55 dB tone before the step: every second hop
-    assert steady.sum() == len(steady) // 2 or steady.sum() == (len(steady) + 1) // 2
-    assert per_hop[350:].sum() <= len(per_hop[350:]) // 2 + 1  # settled at 90 dB: the rate again
+    steady = per_hop[100:199]  # the steady 55 dB tone before the step: every CONTROL_HOPS-th hop
+    assert abs(steady.sum() - len(steady) / CONTROL_HOPS) <= 1
+    assert abs(per_hop[350:].sum() - len(per_hop[350:]) / CONTROL_HOPS) <= 1  # settled at 90 dB: the rate again
 
 
 def test_hop_model_reduces_to_the_closed_form_for_a_one_sample_frame():
@@ -79,3 +81,23 @@ def test_coefficients_follow_the_preset_times_and_report_what_the_frame_cannot_d
     _, _, ta, _ = detector_coefficients([too_fast], w, 32, 16000)
     assert ta[0] > 0.5
     assert window_energy_fraction(w)[-1] == pytest.approx(1.0)
+
+
+def test_release_gain_steps_of_the_control_rate_stay_small():
+    # held hops keep the last gains: in a release the gain rises in one step per control hop
+    c = contract()
+    params = wdrc_params(ratio=2.0, attack_ms=5.0, release_ms=100.0, gains_65_db=(20.0,) * 6)
+    box = Testbox(params, c)
+    t = np.arange(32 * 600) / 16000
+    level = np.where(np.arange(t.size) < 32 * 300, ANSI_HIGH, ANSI_LOW)  # 90 -> 55 dB SPL at hop 300
+    x = (box.amplitude(level) * np.sin(2 * np.pi * 2000.0 * t)).astype(np.float32)
+    steps = {}
+    for rate in (1, CONTROL_HOPS):
+        chain = build_chain(params, c, rate)
+        enh = StreamingEnhancer(c, None, chain)
+        gains_db = []
+        for hop in x.reshape(-1, 32):
+            enh.process(hop)
+            gains_db.append(20 * np.log10(chain._band_gain[3]))  # the 2 kHz band
+        steps[rate] = float(np.max(np.abs(np.diff(gains_db[300:400]))))
+    assert steps[CONTROL_HOPS] <= 2.5 and steps[CONTROL_HOPS] <= CONTROL_HOPS * steps[1] * 1.05, steps

@@ -33,17 +33,25 @@ Per hop, in the enhancer's STFT frame (``process_spectrum``):
    (:func:`hearsep.chain.bands.band_gain_matrix`);
 9. the bin gains multiply the spectrum (every hop).
 
-Control rate. Steps 3-8 are about fifteen small numpy calls, more than half the chain's cost,
-so they run on every :data:`CONTROL_HOPS`-th hop (4 ms at the 2 ms hop; hearing aids update
-their gains per block of a few ms), and on any hop whose spectrum power exceeds the detectors'
-level at the last control hop (the sum over bands of ``10 ** (D_b / 10)``, read from a table at
-the detectors' index) by more than :data:`ONSET_DB`: while a level rises above the detectors,
-that is, through every attack, each hop is a control hop, so attack times and the band MPO caps
-of an onset do not wait for the schedule; steady and falling levels (release) run at the
-control rate. Every update uses the same coefficients, and :func:`hearsep.chain.dynamics.detector_coefficients`
-derives them on a model of exactly this schedule (mean over the step's phase to it). On a held
-hop the band MPO caps are those of the control frame one hop earlier (the broadband limiter
-below bounds every sample regardless). ``control_hops=1`` gives the every-hop chain.
+Control rate. Steps 3-8 are about fifteen small numpy calls, most of the chain's cost, so they
+run on every :data:`CONTROL_HOPS`-th hop (8 ms at the 2 ms hop; hearing aids update their gains
+per block of a few ms), and on any hop whose spectrum power exceeds the detectors' level at the
+last control hop (the sum over bands of ``10 ** (D_b / 10)``, ``D_b`` as it stood before that
+hop's update) by more than :data:`ONSET_DB`: while a level rises above the detectors, that is,
+through every attack, each hop is a control hop, so attack times and the band MPO caps of an
+onset do not wait for the schedule; steady and falling levels (release) run at the control
+rate. Every update uses the same coefficients, and
+:func:`hearsep.chain.dynamics.detector_coefficients` derives them on a model of exactly this
+schedule (mean over the step's phase to it; ``tests/test_chain_dynamics.py`` measures the ANSI
+times at every phase).
+What it costs: on a held hop the band MPO caps are those of the last control frame (a level
+rising by less than ``ONSET_DB`` above the detectors triggers nothing, so a band can then sit
+up to about that much over its cap until the next control hop; the broadband limiter below
+bounds every sample regardless), and in a release the gain rises in steps, one per control
+hop, each cross-faded by the synthesis window (at most 2.5 dB per step in the ANSI 35 dB
+release at CR 2 and 100 ms, where the every-hop chain takes steps a quarter of that; tested).
+About a third of the hops of speech-like input are control hops (``tools/bench_chain.py``
+reports the fraction). ``control_hops=1`` gives the every-hop chain.
 
 Per synthesised hop (``process_hop``): the broadband look-ahead peak limiter and the hard
 ceiling at the broadband MPO (:mod:`hearsep.chain.limiter`); its look-ahead is the chain's only
@@ -73,8 +81,9 @@ from hearsep.errors import ConfigError
 from hearsep.features.stft import window_pair
 
 #: control rate: band levels, detectors, gain table, MPO caps and coupling run on every
-#: CONTROL_HOPS-th hop (4 ms at the 2 ms hop), the bin gains they give are applied on every hop
-CONTROL_HOPS = 2
+#: CONTROL_HOPS-th hop (8 ms at the 2 ms hop) and at onsets; the bin gains they give are applied
+#: on every hop
+CONTROL_HOPS = 4
 #: a hop whose spectrum power exceeds the detectors' level (summed over bands) by more than this
 #: (dB) is a control hop at once: every hop of an attack is one
 ONSET_DB = 1.0
@@ -171,17 +180,17 @@ class HearingAidChain:
         # exponents of what exp() turns into linear factors: rows 0..nb-1 (1 - a) E + a (s L + o),
         # rows nb..2nb-1 the same with r, then (one exp for all) rows 2nb..3nb-1 z = p ln10 (L -
         # L_ref) (the coupling weights, from this very frame: leakage is instantaneous, and all
-        # bands read the same frame), rows 3nb..4nb-1 zero (their place is taken by the onset
-        # thresholds, read from a table at the detector's index), rows 4nb..5nb-1 the MPO caps'
-        # exponents ln10 / 2 (log10 P_mpo - L); then E = max(branch a, branch r) (attack while
-        # rising, release while falling, as a > r).
+        # bands read the same frame), rows 3nb..4nb-1 the onset thresholds' ln(10 ** (D / 10) *
+        # 10 ** (ONSET_DB / 10) / k) (D the detector level before this update, in dB; k the
+        # calibration factor of one squared spectrum value: the threshold in the spectrum's own
+        # units), rows 4nb..5nb-1 the MPO caps' exponents ln10 / 2 (log10 P_mpo - L); then
+        # E = max(branch a, branch r) (attack while rising, release while falling, as a > r).
         self._scale = 10.0 / TABLE_STEP_DB
         self._offset = -TABLE_MIN_DB_SPL / TABLE_STEP_DB + 0.5 + grid * np.arange(nb)
         self._mpo_bels = np.array([b.mpo_db_spl / 10.0 for b in params.bands])
-        # the onset threshold of each band at each table level: 10 ** ((level + ONSET_DB) / 10) / k,
-        # k the calibration factor of one squared spectrum value (the threshold in the spectrum's units)
-        onset_db = np.tile(self._levels, nb) + ONSET_DB
-        self._onset_table = (10.0 ** (onset_db / 10.0) / float(np.max(power))).astype(np.float32)
+        # onset thresholds in the spectrum's units: 10 ** (ONSET_DB / 10) / k, k the calibration
+        # factor of one squared spectrum value
+        self._onset_log = math.log(10.0 ** (ONSET_DB / 10.0) / float(np.max(power)))
         self._det = self._detector_matrix(att, rel)
         self._v = np.zeros(2 * nb + 1, np.float32)
         self._v[2 * nb] = 1.0
@@ -234,7 +243,10 @@ class HearingAidChain:
                 det[row, 2 * nb] = c * o[b]
             det[2 * nb + b, nb + b] = k
             det[2 * nb + b, 2 * nb] = -k * COUPLING_REFERENCE_DB_SPL / 10.0
-            # (rows 3nb..4nb-1, the onset thresholds, are read from a table: zero here)
+            # onset threshold exp(ln10 D + onset_log), D = (E - o) / s in bels: the detector as it
+            # stood before this update
+            det[3 * nb + b, b] = ln10 / s
+            det[3 * nb + b, 2 * nb] = -ln10 * o[b] / s + self._onset_log
             # band MPO cap sqrt(P_mpo / P) = exp(ln10 / 2 (log10 P_mpo - log10 P))
             det[4 * nb + b, nb + b] = -0.5 * ln10
             det[4 * nb + b, 2 * nb] = 0.5 * ln10 * self._mpo_bels[b]
@@ -298,19 +310,33 @@ class HearingAidChain:
         power_dot, det_dot = self._power.dot, self._det.dot
         p_hi, u_att, u_rel, e, idx, g = self._p_hi, self._u_att, self._u_rel, self._e, self._idx, self._band_gain
         z, w_m, mpo_gain, w, wg0, wg = self._z, self._w_m, self._mpo_gain, self._w, self._wg0, self._wg
-        onset_take, q = self._onset_table.take, self._wgm[2 * self.bands:3 * self.bands]
         coupling_t, num_den, num, den = self._coupling_t, self._num_den, self._num, self._den
         spread_dot, bin_gain2 = self._spread2.dot, self._bin_gain2
         bin_gain_flat = bin_gain2.reshape(-1)
-        noisy_weight, mode, chain, period = self._noisy_weight, self._nr_mode, self, self.control_hops
+        chain, period = self, self.control_hops
+        mix, copy = self._nr_mode == "mix", self._nr_mode == "noisy"
+        noisy_weight = np.full(tmp.shape, self._noisy_weight, np.float32)  # (a same-shape multiply)
         since = period  # hops since the last control hop (>= period: this hop is one)
         onset = 0.0  # sum of squares of the spectrum above which a hop is a control hop early
         held = flat = None  # the last spectrum seen, and its flat view
         controls = 0
 
-        def control(enhanced):
-            """The control hop: band levels, detectors, table, caps, coupling -> the bin gains."""
-            nonlocal onset, controls
+        def process_spectrum(noisy, enhanced):
+            nonlocal since, onset, held, flat, controls
+            if mix:  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
+                mul(noisy, noisy_weight, tmp)
+                add(enhanced, tmp, enhanced)
+            elif copy:
+                enhanced[...] = noisy
+            if since < period:  # not a control hop, unless the power is above the onset threshold
+                if enhanced is not held:
+                    held, flat = enhanced, (enhanced.reshape(-1) if enhanced.flags.c_contiguous else None)
+                if (flat.dot(flat) if flat is not None else np.vdot(enhanced, enhanced)) <= onset:
+                    since += 1
+                    mul(enhanced, bin_gain2, enhanced)  # the last control hop's bin gains
+                    return
+            # the control hop: band levels, detectors, table, caps, coupling -> the bin gains
+            since = 1
             controls += 1
             mul(enhanced, enhanced, sq)
             power_dot(sq_ext, p)  # calibrated band power + P_lo, 10 ** (dB SPL / 10)
@@ -320,8 +346,7 @@ class HearingAidChain:
             fmax(u_att, u_rel, e)  # detector: table index (float)
             idx[...] = e  # truncation of E (which holds + 0.5): the rounded index
             chain._table.take(idx, None, g, "clip")
-            exp(z, w_m)  # coupling weights w, band MPO caps m
-            onset_take(idx, None, q, "clip")  # onset thresholds q at the detector levels
+            exp(z, w_m)  # coupling weights w, onset thresholds q, band MPO caps m
             fmin(g, mpo_gain, g)  # MPO before the coupling: leakage bands take the cap
             mul(w, g, wg0)  # coupling: g' = C (w g) / C w
             wg.dot(coupling_t, num_den)  # and the onset threshold: sum of q
@@ -329,34 +354,7 @@ class HearingAidChain:
             div(num, den, g)
             fmin(g, mpo_gain, g)  # and after it: no band above its own cap
             spread_dot(g, bin_gain_flat)  # band gains onto the bins
-
-        def gains(enhanced):
-            """Control hop or not, then the bin gains of the last control hop onto ``enhanced``."""
-            nonlocal since, held, flat
-            if since < period:
-                if enhanced is not held:
-                    held, flat = enhanced, (enhanced.reshape(-1) if enhanced.flags.c_contiguous else None)
-                power = flat.dot(flat) if flat is not None else np.vdot(enhanced, enhanced)
-                if power <= onset:  # no onset: keep the gains
-                    since += 1
-                    mul(enhanced, bin_gain2, enhanced)
-                    return
-            control(enhanced)
-            since = 1
             mul(enhanced, bin_gain2, enhanced)
-
-        if mode == "mix":  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
-            def process_spectrum(noisy, enhanced):
-                mul(noisy, noisy_weight, tmp)
-                add(enhanced, tmp, enhanced)
-                gains(enhanced)
-        elif mode == "noisy":
-            def process_spectrum(noisy, enhanced):
-                enhanced[...] = noisy
-                gains(enhanced)
-        else:
-            def process_spectrum(noisy, enhanced):
-                gains(enhanced)
 
         def reset_control():
             nonlocal since, onset, controls

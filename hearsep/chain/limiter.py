@@ -79,7 +79,6 @@ class PeakLimiter:
         self._out = [r[s * h:s * h + h] for s in range(DELAY_SLOTS)]
         self._window = [r[s * h:n + (s + 1) * h] for s in range(DELAY_SLOTS)]
         self._head, self._tail = r[:n], r[DELAY_SLOTS * h:]
-        self._slot = DELAY_SLOTS - 1  # the next hop goes to slot 0
         self._g_req = np.zeros(n + h, np.float32)
         self._att = np.zeros(h, np.float32)
         self._g = np.ones(n + h, np.float32)  # [L previous | h new] released gains
@@ -104,16 +103,16 @@ class PeakLimiter:
         new, out, head, tail = self._new, self._out, self._head, self._tail
         last, bound, limit = DELAY_SLOTS - 1, self._energy_bound, self._full_path()
         lim = self
+        k = last  # the ring slot of the last hop (the first hop goes to slot 0)
 
         def process(samples: np.ndarray) -> np.ndarray:
             """One hop in; the hop delayed by ``latency_samples``, limited and clipped, out (internal buffer)."""
-            k = lim._slot
+            nonlocal k
             if k == last:
                 k = 0
                 head[...] = tail  # the look-ahead samples to the front of the ring
             else:
                 k += 1
-            lim._slot = k
             new[k][...] = samples
             if lim._released and samples.dot(samples) <= bound:
                 return out[k]  # released, and no new sample can be above the ceiling
