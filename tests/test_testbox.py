@@ -38,6 +38,9 @@ def test_linear_chain_has_no_distortion_and_no_noise_and_its_step_hits_mpo(repor
         assert a["mpo_limited"]  # 90 dB SPL + 20 dB gain is over the 100 dB SPL MPO
     for h in report["harmonic_distortion"].values():
         assert h["thd_percent"] < 1.0
+    # ANSI S3.22 (since 2003): 70 dB SPL at 500 and 800 Hz, 65 dB SPL at 1600 Hz
+    assert {f: h["input_db_spl"] for f, h in report["harmonic_distortion"].items()} == \
+        {"500": 70.0, "800": 70.0, "1600": 65.0}
     assert report["equivalent_input_noise"]["silence_output_peak"] == 0.0
     assert report["equivalent_input_noise"]["ein_db_spl"] is None
 
@@ -48,6 +51,9 @@ def test_report_is_json_and_every_summary_row_has_a_number_or_says_why_not(repor
     rows = summary_rows(report)
     assert any(label.startswith("HFA-OSPL90") for label, _, _ in rows)
     assert all(m is not None for label, m, _ in rows if not label.startswith("equivalent input noise"))
+    # the chain under test says how often it updates its gains (8 ms at the default framing)
+    assert report["chain"]["control_period_ms"] == pytest.approx(2.0 * report["chain"]["control_hops"])
+    assert any(label.startswith("chain gain updates") and len(label) <= 62 for label, _, _ in rows)
 
 
 def test_hfa_averages_the_ansi_frequencies():

@@ -18,7 +18,7 @@ device per ANSI S3.22, with pure tones through the streaming chain (no separator
   I/O curves     output (dB SPL) at 500/1000/2000/4000 Hz for 40..90 dB SPL input
   attack/release ms, tone stepped 55 -> 90 -> 55 dB SPL (within 3 dB / 4 dB of steady state)
   EIN            equivalent input noise (dB SPL) - undefined for a noiseless digital chain
-  THD            harmonic distortion (%) at 500/800/1600 Hz, 70 dB SPL input, at RTS
+  THD            harmonic distortion (%) at 500/800/1600 Hz, 70/70/65 dB SPL input, at RTS
 
 Each figure is printed next to what the preset asks for (its static curves and times).
 Levels use the preset's calibration (a 0 dBFS sine = full_scale_db_spl dB SPL). The STFT

@@ -29,8 +29,14 @@ the power of everything else (harmonics, hop-rate aliasing) relative to the tone
 * **Equivalent input noise** (EIN = output noise level with no input minus the HFA gain at RTS
   for a 50 dB input). A digital chain fed digital silence outputs exact zeros, so no figure
   exists without a microphone model; the report says so instead of inventing one.
-* **Total harmonic distortion** at 500, 800 and 1600 Hz, 70 dB SPL input, RTS: the power of
-  harmonics 2..5 (below 0.45 fs) relative to the fundamental, in percent.
+* **Total harmonic distortion** at 500, 800 and 1600 Hz (the frequencies ANSI S3.22 names), at
+  RTS, with 70 dB SPL input at 500 and 800 Hz and 65 dB SPL at 1600 Hz (the input levels since
+  S3.22-2003; S3.22-1996 used 70 dB SPL at all three; Frye Electronics, FONIX 6500 training
+  slides, "Measurements made at RTGP"): the power of harmonics 2..5 (below 0.45 fs) relative to
+  the fundamental, in percent.
+
+The report also states how the chain under test runs (``chain``: its control rate, see
+:mod:`hearsep.chain.chain`, and its look-ahead), since attack, release and distortion depend on it.
 
 Each figure sits next to what the preset asks for, computed from the same static curves the
 chain uses (:mod:`hearsep.chain.curves`).
@@ -41,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from hearsep.chain import ChainParams, band_for_frequency, band_output_db_spl, build_chain
+from hearsep.chain.chain import ONSET_DB
 from hearsep.chain.dynamics import (ANSI_ATTACK_TOLERANCE_DB, ANSI_HIGH_DB_SPL, ANSI_LOW_DB_SPL,
                                     ANSI_RELEASE_TOLERANCE_DB)
 from hearsep.runtime.enhancer import StreamingEnhancer, enhance_signal
@@ -52,7 +59,10 @@ HFA_FREQUENCIES_HZ = (1000, 1600, 2500)
 IO_FREQUENCIES_HZ = (500, 1000, 2000, 4000)
 IO_INPUT_DB_SPL = tuple(float(v) for v in range(40, 95, 5))
 THD_FREQUENCIES_HZ = (500, 800, 1600)
-OSPL90_INPUT_DB_SPL, FOG_INPUT_DB_SPL, RTS_INPUT_DB_SPL, THD_INPUT_DB_SPL = 90.0, 50.0, 60.0, 70.0
+OSPL90_INPUT_DB_SPL, FOG_INPUT_DB_SPL, RTS_INPUT_DB_SPL = 90.0, 50.0, 60.0
+#: harmonic-distortion input level (dB SPL) per ANSI test frequency; other frequencies use 70
+THD_INPUT_DB_SPL = {500: 70.0, 800: 70.0, 1600: 65.0}
+THD_DEFAULT_INPUT_DB_SPL = 70.0
 RTS_OFFSET_DB = 77.0  # RTS: HFA gain at 60 dB input = HFA-OSPL90 - 77 dB
 TONE_S, STEADY_S = 0.3, 0.1  # each steady tone, and the final part of it that is measured
 
@@ -190,9 +200,13 @@ class Testbox:
                 "envelope_db_spl": env_db[::int(fs // 1000)], "envelope_step_ms": 1000.0 * int(fs // 1000) / fs,
                 "step_up_ms": 1000.0 * n0 / fs, "step_down_ms": 1000.0 * (n0 + n1) / fs}
 
-    def harmonic_distortion(self, frequency_hz: float, volume_db: float) -> float:
-        """THD (%) of the output for a 70 dB SPL tone: harmonics 2..5 below 0.45 fs vs the fundamental."""
-        y = self.run(self.tone(frequency_hz, THD_INPUT_DB_SPL), volume_db)[-int(STEADY_S * self.fs):]
+    def harmonic_distortion(self, frequency_hz: float, volume_db: float, input_db_spl: float | None = None) -> float:
+        """THD (%) of the output for a steady tone: harmonics 2..5 below 0.45 fs vs the fundamental.
+
+        ``input_db_spl`` defaults to the ANSI level for the frequency (:data:`THD_INPUT_DB_SPL`).
+        """
+        level = thd_input_db_spl(frequency_hz) if input_db_spl is None else input_db_spl
+        y = self.run(self.tone(frequency_hz, level), volume_db)[-int(STEADY_S * self.fs):]
         power = [10.0 ** (self.tone_level_db_spl(y, k * frequency_hz) / 10.0)
                  for k in range(1, 6) if k * frequency_hz < 0.45 * self.fs]
         return 100.0 * float(np.sqrt(sum(power[1:]) / max(power[0], 1e-30)))
@@ -231,8 +245,11 @@ class Testbox:
                 "note": ("digital silence in gives exact zeros out: the chain adds no noise, so EIN is "
                          "undefined without a microphone model" if noise_peak == 0.0 else
                          "the chain's output for digital silence is not zero")},
-            "harmonic_distortion": {str(f): {"input_db_spl": THD_INPUT_DB_SPL, "thd_percent":
+            "harmonic_distortion": {str(f): {"input_db_spl": thd_input_db_spl(f), "thd_percent":
                                              self.harmonic_distortion(f, v_rts)} for f in THD_FREQUENCIES_HZ},
+            "chain": {"control_hops": self.chain.control_hops,
+                      "control_period_ms": 1000.0 * self.chain.control_hops * self.contract.hop_samples / self.fs,
+                      "onset_db": ONSET_DB, "latency_samples": self.chain.latency_samples},
         }
 
     def signal_count(self) -> int:
@@ -240,6 +257,11 @@ class Testbox:
         n = len(self.frequencies_hz)
         io = len([f for f in IO_FREQUENCIES_HZ if f < 0.45 * self.fs])
         return 3 * n + 2 * 3 + 3 + 1 + io * len(IO_INPUT_DB_SPL) + io + len(THD_FREQUENCIES_HZ)
+
+
+def thd_input_db_spl(frequency_hz: float) -> float:
+    """The ANSI S3.22 harmonic-distortion input level (dB SPL) at ``frequency_hz``."""
+    return THD_INPUT_DB_SPL.get(int(round(frequency_hz)), THD_DEFAULT_INPUT_DB_SPL)
 
 
 def _spurious_db(tone_db, broadband_db) -> np.ndarray:
@@ -279,7 +301,10 @@ def summary_rows(report: dict) -> list[tuple[str, float | None, float | None]]:
         rows.append((f"release {freq} Hz (ms){note}", a["release_ms"], a["preset_release_ms"]))
     rows.append(("equivalent input noise (dB SPL)", report["equivalent_input_noise"]["ein_db_spl"], None))
     for freq, h in report["harmonic_distortion"].items():
-        rows.append((f"THD {freq} Hz, 70 dB SPL in (%)", h["thd_percent"], None))
+        rows.append((f"THD {freq} Hz, {h['input_db_spl']:g} dB SPL in (%)", h["thd_percent"], None))
+    if "chain" in report:
+        c = report["chain"]
+        rows.append((f"chain gain updates: every {c['control_hops']} hops + onsets (ms)", c["control_period_ms"], None))
     return rows
 
 
