@@ -241,7 +241,6 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read each hop.
     Nothing is allocated per hop but a few hundred bytes of small objects inside numpy's FFT ufunc.
     """
-    from hearsep.features.stft import _ONE, _rfft_even_ufunc
     from hearsep.runtime.outputs import RealMask
 
     stft, feats, sep, output, chain = enh.stft, enh.features, enh.separator, enh.output, enh.chain
@@ -257,11 +256,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     if analysis_dft:
         matrix_a = stft._analysis_matrix
     else:
-        window, windowed, cplx, cplx_rows = stft.analysis_window, stft._windowed, stft._complex, stft._complex_rows
-        if _rfft_even_ufunc is not None and n % 2 == 0:
-            rfft, one = _rfft_even_ufunc, _ONE  # what stft._rfft calls, without the lambda
-        else:
-            rfft, one = (lambda x, _, out, f=stft._rfft: f(x, out)), None
+        window, windowed, fft, cplx_rows = stft.analysis_window, stft._windowed, stft._fft, stft._complex_rows
     synthesize = stft.synthesize
     # synthesis (StreamingSTFT.synthesize) for synthesis = 2 * hop: one pending output hop
     ola_inline = stft.synthesis_method == "dft" and stft._rows == 2
@@ -313,7 +308,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
             dot(matrix_a, frame_views[k], spectrum_flat)
         else:
             multiply(frame_views[k], window, windowed)
-            rfft(windowed, one, cplx)
+            fft()  # windowed -> stft._complex
             spectrum[...] = cplx_rows
         if enh.bypass:
             masked[:] = spectrum
