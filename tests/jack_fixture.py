@@ -2,7 +2,10 @@
 
 Tests that use ``jack_server`` skip, with the reason, only where jackd is not installed (CI
 installs Debian's jackd2, see .ci/run). The server has a private name (``$JACK_DEFAULT_SERVER``
-points at it while it runs), so it never meets another JACK server on the machine.
+points at it while it runs), so it never meets another JACK server on the machine. It runs
+``--no-realtime`` wherever the tests run (CI containers often may not use ``SCHED_FIFO``), so the
+tests meet the same server everywhere; the real-time server (``jackd -R``, what the soak uses) has
+its own tests in test_live_jack.py, which skip, or check the fallback, where real-time is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def jack_server():
     _skip_without_jack()
     from hearsep.live.jack import JackServer
 
-    with JackServer(RATE_HZ, PERIOD_FRAMES, name=f"hearsep-test-{os.getpid()}") as server:
+    with JackServer(RATE_HZ, PERIOD_FRAMES, name=f"hearsep-test-{os.getpid()}", realtime=False) as server:
         yield server
 
 
