@@ -38,6 +38,7 @@ ratios, and rerun.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,13 @@ class Recorder:
 
     def reset(self):
         self.chain.reset()
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the repository when it lies inside it (results stay portable)."""
+    root = Path(__file__).resolve().parents[1]
+    p = Path(path).resolve()
+    return str(p.relative_to(root)) if p.is_relative_to(root) else str(path)
 
 
 def ratio_key(name: str, tag: str) -> str:
@@ -129,6 +137,7 @@ def main(argv=None) -> int:
     from hearsep.profiling.timing import pin_to_one_core, timing_stats
     from hearsep.runtime.enhancer import StreamingEnhancer
 
+    load_start = os.getloadavg()
     params = load_preset(args.preset).resolve(args.program)
     model = resolve_model(args.model)
     pin_to_one_core()
@@ -223,9 +232,13 @@ def main(argv=None) -> int:
     if args.json:
         from hearsep.files import write_json
 
-        write_json(args.json, {"stats": stats, "floor_stats": floor, "summary": summary, "preset": args.preset, "program": args.program,
-                               "seconds": args.seconds, "rounds": args.rounds, "level_db_spl": args.level_db_spl,
-                               "loud_db_spl": args.loud_db_spl})
+        write_json(args.json, {
+            "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+            "stats": stats, "floor_stats": floor, "summary": summary, "preset": _relative(args.preset),
+            "program": args.program, "seconds": args.seconds, "rounds": args.rounds,
+            "level_db_spl": args.level_db_spl, "loud_db_spl": args.loud_db_spl,
+            "load_average_1_5_15_min": {"start": list(load_start), "end": list(os.getloadavg())},
+            "cpus": os.cpu_count()})
     return 0
 
 

@@ -191,7 +191,7 @@ class HearingAidChain:
         # onset thresholds in the spectrum's units: 10 ** (ONSET_DB / 10) / k, k the calibration
         # factor of one squared spectrum value
         self._onset_log = math.log(10.0 ** (ONSET_DB / 10.0) / float(np.max(power)))
-        self._det = self._detector_matrix(att, rel)
+        self._det = np.asfortranarray(self._detector_matrix(att, rel))
         self._v = np.zeros(2 * nb + 1, np.float32)
         self._v[2 * nb] = 1.0
         self._e, self._lg = self._v[:nb], self._v[nb:2 * nb]  # state E; this frame's log10 P
@@ -200,15 +200,19 @@ class HearingAidChain:
         leak = leakage_matrix(self.band_of_bin, centres, n, h, contract.window, fs)
         coupling = (leak / COUPLING_MARGIN) ** COUPLING_POWER
         np.fill_diagonal(coupling, 1.0)
-        # [w g; w; q] @ [C^T | 1]: the coupling's numerators and denominators, and (last column
-        # of the third row) the onset threshold summed over bands
-        self._coupling_t = np.concatenate([coupling.T, np.ones((nb, 1))], axis=1).astype(np.float32)
+        # one matrix-vector product of [w g | w | q] gives the coupling's numerators C (w g), its
+        # denominators C w and the onset threshold summed over bands (Fortran order: the faster
+        # BLAS path for these shapes, as for the tall band-gain spread below)
+        couple = np.zeros((2 * nb + 1, 3 * nb))
+        couple[:nb, :nb] = couple[nb:2 * nb, nb:2 * nb] = coupling
+        couple[2 * nb, 2 * nb:] = 1.0
+        self._couple = np.asfortranarray(couple, np.float32)
         self._wgm = np.zeros(4 * nb, np.float32)  # w * g | w | q | MPO cap
-        self._wg = self._wgm[:3 * nb].reshape(3, nb)
+        self._wgq = self._wgm[:3 * nb]
         self._w_m, self._w, self._mpo_gain = self._wgm[nb:], self._wgm[nb:2 * nb], self._wgm[3 * nb:]
-        self._num_den = np.zeros((3, nb + 1), np.float32)
-        self._wg0, self._num, self._den = self._wg[0], self._num_den[0, :nb], self._num_den[1, :nb]
-        self._onset_at = 2 * (nb + 1) + nb  # flat index of the summed onset threshold
+        self._num_den = np.zeros(2 * nb + 1, np.float32)
+        self._wg0, self._num, self._den = self._wgm[:nb], self._num_den[:nb], self._num_den[nb:2 * nb]
+        self._onset_at = 2 * nb  # index of the summed onset threshold
         self.ceiling = sample_ceiling(params.broadband_mpo_db_spl, params.full_scale_db_spl)
         look = int(round(params.limiter_lookahead_ms * fs / 1000.0))
         self._limiter = PeakLimiter(h, look, self.ceiling, LIMITER_RELEASE_MS, fs)
@@ -220,7 +224,7 @@ class HearingAidChain:
         self._idx = np.zeros(nb, np.intp)
         self._band_gain = np.zeros(nb, np.float32)
         # the bin gains for both rows of [re; im] (a same-shape multiply is cheaper than a broadcast)
-        self._spread2 = np.concatenate([self._spread, self._spread], axis=0)
+        self._spread2 = np.asfortranarray(np.concatenate([self._spread, self._spread], axis=0))
         self._bin_gain2 = np.zeros((2, bins), np.float32)
         self._bin_gain = self._bin_gain2[0]
         self.volume_db = 0.0
@@ -308,37 +312,44 @@ class HearingAidChain:
         tmp, sq, sq_ext, p, lg, v, u = self._tmp, self._sq, self._sq_ext, self._p, self._lg, self._v, self._u
         onset_at = self._onset_at
         power_dot, det_dot = self._power.dot, self._det.dot
-        p_hi, u_att, u_rel, e, idx, g = self._p_hi, self._u_att, self._u_rel, self._e, self._idx, self._band_gain
-        z, w_m, mpo_gain, w, wg0, wg = self._z, self._w_m, self._mpo_gain, self._w, self._wg0, self._wg
-        coupling_t, num_den, num, den = self._coupling_t, self._num_den, self._num, self._den
+        u_att, u_rel, e, idx, g = self._u_att, self._u_rel, self._e, self._idx, self._band_gain
+        p_hi = np.full(p.shape, self._p_hi, np.float32)  # (same-shape ufuncs are the fast ones)
+        z, w_m, mpo_gain, w, wg0, wgq = self._z, self._w_m, self._mpo_gain, self._w, self._wg0, self._wgq
+        couple_dot, num_den, num, den = self._couple.dot, self._num_den, self._num, self._den
         spread_dot, bin_gain2 = self._spread2.dot, self._bin_gain2
-        bin_gain_flat = bin_gain2.reshape(-1)
         chain, period = self, self.control_hops
         mix, copy = self._nr_mode == "mix", self._nr_mode == "noisy"
-        noisy_weight = np.full(tmp.shape, self._noisy_weight, np.float32)  # (a same-shape multiply)
+        # everything per bin works on flat [re | im] views (1-D ufuncs and dots are the cheapest)
+        tmp_f, sq_f, gain_f = tmp.reshape(-1), sq.reshape(-1), bin_gain2.reshape(-1)
+        weight_f = np.full(tmp_f.shape, self._noisy_weight, np.float32)  # (a same-shape multiply)
         since = period  # hops since the last control hop (>= period: this hop is one)
         onset = 0.0  # sum of squares of the spectrum above which a hop is a control hop early
-        held = flat = None  # the last spectrum seen, and its flat view
+        held_e = held_n = e_f = n_f = None  # the spectra of the last call, and their flat views
         controls = 0
+        copy_e, copy_n = np.zeros_like(tmp), np.zeros_like(tmp)  # for spectra that are not C-contiguous
 
         def process_spectrum(noisy, enhanced):
-            nonlocal since, onset, held, flat, controls
-            if mix:  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
-                mul(noisy, noisy_weight, tmp)
-                add(enhanced, tmp, enhanced)
-            elif copy:
-                enhanced[...] = noisy
-            if since < period:  # not a control hop, unless the power is above the onset threshold
-                if enhanced is not held:
-                    held, flat = enhanced, (enhanced.reshape(-1) if enhanced.flags.c_contiguous else None)
-                if (flat.dot(flat) if flat is not None else np.vdot(enhanced, enhanced)) <= onset:
-                    since += 1
-                    mul(enhanced, bin_gain2, enhanced)  # the last control hop's bin gains
+            nonlocal since, onset, held_e, held_n, e_f, n_f, controls
+            if enhanced is not held_e or noisy is not held_n:  # (the enhancer passes the same arrays)
+                if not (enhanced.flags.c_contiguous and noisy.flags.c_contiguous):
+                    copy_e[...], copy_n[...] = enhanced, noisy
+                    process_spectrum(copy_n, copy_e)
+                    enhanced[...] = copy_e
                     return
+                held_e, held_n, e_f, n_f = enhanced, noisy, enhanced.reshape(-1), noisy.reshape(-1)
+            if mix:  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
+                mul(n_f, weight_f, tmp_f)
+                add(e_f, tmp_f, e_f)
+            elif copy:
+                e_f[...] = n_f
+            if since < period and e_f.dot(e_f) <= onset:  # no control hop, no onset
+                since += 1
+                mul(e_f, gain_f, e_f)  # the last control hop's bin gains
+                return
             # the control hop: band levels, detectors, table, caps, coupling -> the bin gains
             since = 1
             controls += 1
-            mul(enhanced, enhanced, sq)
+            mul(e_f, e_f, sq_f)
             power_dot(sq_ext, p)  # calibrated band power + P_lo, 10 ** (dB SPL / 10)
             fmin(p, p_hi, p)  # the gain table's level range
             log10(p, lg)  # band level in bels
@@ -349,12 +360,12 @@ class HearingAidChain:
             exp(z, w_m)  # coupling weights w, onset thresholds q, band MPO caps m
             fmin(g, mpo_gain, g)  # MPO before the coupling: leakage bands take the cap
             mul(w, g, wg0)  # coupling: g' = C (w g) / C w
-            wg.dot(coupling_t, num_den)  # and the onset threshold: sum of q
+            couple_dot(wgq, num_den)  # and the onset threshold: sum of q
             onset = num_den.item(onset_at)
             div(num, den, g)
             fmin(g, mpo_gain, g)  # and after it: no band above its own cap
-            spread_dot(g, bin_gain_flat)  # band gains onto the bins
-            mul(enhanced, bin_gain2, enhanced)
+            spread_dot(g, gain_f)  # band gains onto the bins
+            mul(e_f, gain_f, e_f)
 
         def reset_control():
             nonlocal since, onset, controls
