@@ -44,10 +44,10 @@ rate. Every update uses the same coefficients, and
 :func:`hearsep.chain.dynamics.detector_coefficients` derives them on a model of exactly this
 schedule (mean over the step's phase to it; ``tests/test_chain_dynamics.py`` measures the ANSI
 times at every phase).
-What it costs: on a held hop the band MPO caps are those of the last control frame (a level
-rising by less than ``ONSET_DB`` above the detectors triggers nothing, so a band can then sit
-up to about that much over its cap until the next control hop; the broadband limiter below
-bounds every sample regardless), and in a release the gain rises in steps, one per control
+What it costs: on a held hop the band MPO caps are those of the last control frame, so until
+the next control hop (at most ``CONTROL_HOPS - 1`` hops) a band whose level rose without lifting
+the spectrum's power ``ONSET_DB`` over the detectors' can sit over its band cap by that rise
+(the broadband limiter below bounds every sample regardless); and in a release the gain rises in steps, one per control
 hop, each cross-faded by the synthesis window (at most 2.5 dB per step in the ANSI 35 dB
 release at CR 2 and 100 ms, where the every-hop chain takes steps a quarter of that; tested).
 About a third of the hops of speech-like input are control hops (``tools/bench_chain.py``
@@ -137,7 +137,9 @@ class HearingAidChain:
     """WDRC bands + volume + MPO in the STFT frame, then a broadband look-ahead limiter.
 
     Build it with :func:`build_chain`. ``set_volume_db`` may be called between hops (it swaps a
-    prebuilt table; call it from the control thread, not the audio callback).
+    prebuilt table; call it from the control thread, not the audio callback). ``control_hops``
+    sets the control rate (module doc; 1 = gains computed on every hop), and
+    ``control_hop_count`` counts the control hops since the last reset.
     """
 
     def __init__(self, params: ChainParams, contract, control_hops: int = CONTROL_HOPS):
