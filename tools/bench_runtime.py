@@ -164,6 +164,7 @@ def main(argv=None) -> int:
         "command": "python tools/bench_runtime.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "loadavg_1min_end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "cpus": os.cpu_count(),
+        "pinned_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
         "timings": res,
