@@ -62,15 +62,18 @@ hops from the last reset), the output is bit-identical however the input is chun
 The per-hop calls are closures built once per chain (:meth:`HearingAidChain._spectrum_kernel`,
 :meth:`hearsep.chain.limiter.PeakLimiter._pass_through`): locals only, numpy methods and ufuncs
 with positional outputs on same-shape float32 arrays (keyword arguments and broadcasting each
-cost about as much as the arithmetic on arrays this small). ``tools/bench_chain.py`` measures
-the result next to the enhancer's step.
+cost about as much as the arithmetic on arrays this small), and BLAS ``saxpy``/``sdot`` through
+:mod:`scipy.linalg.blas` for the per-hop mix and power. ``tools/bench_chain.py`` measures the
+result next to the enhancer's step.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+from scipy.linalg.blas import saxpy, sdot
 
 from hearsep.chain.bands import band_gain_matrix, band_power_matrix, bin_bands, leakage_matrix
 from hearsep.chain.curves import gain_table_db
@@ -100,6 +103,19 @@ COUPLING_POWER, COUPLING_MARGIN = 4.0, 0.5
 #: over the table's range (-20..160 dB SPL) they span 1e-40..1e32, in float32 (the lowest,
 #: for bands at digital silence, are subnormal; their gain is then that of silence)
 COUPLING_REFERENCE_DB_SPL = 80.0
+
+
+@functools.lru_cache(maxsize=None)
+def _saxpy_works_in_place() -> bool:
+    """Whether scipy's ``saxpy(x, y, n, a)`` updates a contiguous float32 ``y`` in place (checked once)."""
+    x, y = np.ones(4, np.float32), np.ones(4, np.float32)
+    return saxpy(x, y, 4, 0.5) is y and bool(np.all(y == 1.5))
+
+
+def _numpy_axpy(x, y, n, a):
+    """``y += a x`` in place with numpy (the fallback for :func:`scipy.linalg.blas.saxpy`)."""
+    y += np.float32(a) * x  # (allocates: only where saxpy does not work in place)
+    return y
 
 
 def check_params(params: ChainParams) -> None:
@@ -322,29 +338,32 @@ class HearingAidChain:
         chain, period = self, self.control_hops
         mix, copy = self._nr_mode == "mix", self._nr_mode == "noisy"
         # everything per bin works on flat [re | im] views (1-D ufuncs and dots are the cheapest)
-        tmp_f, sq_f, gain_f = tmp.reshape(-1), sq.reshape(-1), bin_gain2.reshape(-1)
-        weight_f = np.full(tmp_f.shape, self._noisy_weight, np.float32)  # (a same-shape multiply)
+        sq_f, gain_f = sq.reshape(-1), bin_gain2.reshape(-1)
+        # BLAS level 1 through scipy's thin wrappers: saxpy (y += a x, in place) and sdot (a
+        # Python float back) cost half a numpy ufunc call or less on arrays this small
+        size, weight = sq_f.shape[0], float(self._noisy_weight)
+        axpy = saxpy if _saxpy_works_in_place() else _numpy_axpy
         since = period  # hops since the last control hop (>= period: this hop is one)
         onset = 0.0  # sum of squares of the spectrum above which a hop is a control hop early
         held_e = held_n = e_f = n_f = None  # the spectra of the last call, and their flat views
         controls = 0
-        copy_e, copy_n = np.zeros_like(tmp), np.zeros_like(tmp)  # for spectra that are not C-contiguous
+        copy_e, copy_n = np.zeros_like(tmp), np.zeros_like(tmp)  # for spectra not C-contiguous float32
 
         def process_spectrum(noisy, enhanced):
             nonlocal since, onset, held_e, held_n, e_f, n_f, controls
             if enhanced is not held_e or noisy is not held_n:  # (the enhancer passes the same arrays)
-                if not (enhanced.flags.c_contiguous and noisy.flags.c_contiguous):
+                if not (enhanced.flags.c_contiguous and noisy.flags.c_contiguous
+                        and enhanced.dtype == noisy.dtype == np.float32):
                     copy_e[...], copy_n[...] = enhanced, noisy
                     process_spectrum(copy_n, copy_e)
                     enhanced[...] = copy_e
                     return
                 held_e, held_n, e_f, n_f = enhanced, noisy, enhanced.reshape(-1), noisy.reshape(-1)
             if mix:  # enhanced + lim / (1 - lim) noisy; (1 - lim) is in _power, _spread
-                mul(n_f, weight_f, tmp_f)
-                add(e_f, tmp_f, e_f)
+                axpy(n_f, e_f, size, weight)
             elif copy:
                 e_f[...] = n_f
-            if since < period and e_f.dot(e_f) <= onset:  # no control hop, no onset
+            if since < period and sdot(e_f, e_f) <= onset:  # no control hop, no onset
                 since += 1
                 mul(e_f, gain_f, e_f)  # the last control hop's bin gains
                 return

@@ -36,6 +36,7 @@ samples under the ceiling.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import sdot
 
 #: attenuation below which the limiter counts as released (gain within 1e-5 of one, < 1e-4 dB)
 RELEASED_ATTENUATION = 1e-5
@@ -114,7 +115,7 @@ class PeakLimiter:
             else:
                 k += 1
             new[k][...] = samples
-            if lim._released and samples.dot(samples) <= bound:
+            if lim._released and sdot(samples, samples) <= bound:  # (BLAS sdot: a Python float)
                 return out[k]  # released, and no new sample can be above the ceiling
             return limit(k)
 
