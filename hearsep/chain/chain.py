@@ -89,7 +89,7 @@ from hearsep.features.stft import window_pair
 CONTROL_HOPS = 4
 #: a hop whose spectrum power exceeds the detectors' level (summed over bands) by more than this
 #: (dB) is a control hop at once: every hop of an attack is one
-ONSET_DB = 1.0
+ONSET_DB = 2.0
 #: level range (dB SPL) and step (dB) of the gain table the detector level indexes
 TABLE_MIN_DB_SPL, TABLE_MAX_DB_SPL, TABLE_STEP_DB = -20.0, 160.0, 0.1
 #: the longest limiter look-ahead allowed (ms): the chain's whole added latency
