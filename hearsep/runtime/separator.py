@@ -3,7 +3,8 @@
 :class:`TFLiteSeparator` runs a ``.tflite`` model per its contract (tensors by signature name);
 float32, int8 and int16 I/O are handled by quantizing/dequantizing with the model's own scale
 and zero point. State outputs are copied to the state inputs after every invoke: as raw integers
-when input and output share dtype, scale and zero point (what our converter produces), otherwise
+when input and output share dtype, scale and zero point (what our converter produces; states
+side by side in the interpreter's arena are copied as one span, :func:`merged_copies`), otherwise
 by dequantizing and requantizing. :class:`UnityMask` is the identity separator (mask of ones).
 """
 
