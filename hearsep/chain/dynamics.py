@@ -78,10 +78,10 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
     Control rate (``control_hops`` = R > 1; the chain's schedule, :mod:`hearsep.chain.chain`):
     the detector and the gains are updated on a control hop only, and each hop in between keeps
     the gain of the last update. A hop is a control hop when R hops have passed since the last
-    one, or earlier when the frame's level exceeds the detector's (as updated on the last control
-    hop) by more than ``onset_db`` (the chain compares the sums over its bands; for a tone that
-    is this band's comparison): while the level rises above the detector by more than that
-    margin every hop is a control hop; a falling level never triggers. Every update
+    one, or earlier when the frame's level exceeds the detector's as it stood before the last
+    control hop's update by more than ``onset_db`` (the chain compares the sums over its bands;
+    for a tone that is this band's comparison): while the level rises above the detector by
+    more than that margin every hop is a control hop; a falling level never triggers. Every update
     uses the same coefficient ``1 - exp(-hop_ms / tau)``, however many hops it follows (so the
     time constant of a run of scheduled updates is R tau: the coefficient solved for is that of
     the schedule, and an attack, updated on every hop, is not sped up by the hops it skipped).
@@ -103,12 +103,14 @@ def ansi_step_times_ms(bands, tau_ms, energy_fraction: np.ndarray, hop_samples: 
     bad_dev = np.zeros((n_bands, k))
     next_dev = np.zeros((n_bands, k))  # deviation one hop after that
     last_control = np.full((n_bands, k), phase - control_hops)
+    d_ref = d.copy()  # the detector before the last update: the onset reference
     hops = int(np.ceil(max_ms / hop_ms)) + n // hop_samples + 1 + control_hops
     for i in range(hops):
         # frame i after the step holds (i + 1) * hop new samples, weighted by the window's energy
         frac = energy_fraction[min((i + 1) * hop_samples, n)]
         level = 10.0 * np.log10(p1 * (1.0 - frac) + p2 * frac)
-        control = (i - last_control >= control_hops) | (level > d + onset_db)
+        control = (i - last_control >= control_hops) | (level > d_ref + onset_db)
+        d_ref = np.where(control, d, d_ref)
         d = np.where(control, d + coef * (level - d), d)
         last_control[control] = i
         dev = np.abs(curve_gain_db(d, c) - g_final)
