@@ -100,3 +100,26 @@ def test_init_from_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="init_from"):
         TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "model": {"architecture": "gru-df",
                                                                         "init_from": str(tmp_path / "no.keras")}})
+
+
+def test_warm_start_inherits_the_feature_normalisation(tmp_path):
+    from hearsep.model.contract import ModelContract
+    from hearsep.nn.train import inherited_features
+
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    contract = ModelContract.from_json((repo / "models" / "default" / "model.contract.json").read_text())
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "model.contract.json").write_text(contract.to_json())
+    assert inherited_features(str(shipped / "model.keras")) == contract.features
+    assert inherited_features("") is None
+    assert inherited_features(str(tmp_path / "model.keras")) is None  # no contract beside it
+
+
+def test_thread_settings_are_recipe_keys():
+    cfg = TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "train": {"intra_op_threads": 1, "inter_op_threads": 1}})
+    assert (cfg.train.intra_op_threads, cfg.train.inter_op_threads) == (1, 1)
+    with pytest.raises(ConfigError, match="unknown keys"):
+        TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "train": {"threads": 1}})

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import keras
 
 from hearsep.errors import ConfigError
+from hearsep.nn.qat import gru_cell  # also registers QuantGRUCell for keras.models.load_model
 
 FEATURES = "features"
 MASK = "mask"
@@ -81,6 +82,17 @@ def get(name: str, **params) -> Architecture:
     return cls(**{**cls.defaults, **params})
 
 
+def float_twin(arch: Architecture, sequence_model: keras.Model) -> tuple[Architecture, keras.Model]:
+    """A QAT model's float twin: the same architecture with ``qat`` off and the same weights (the
+    float reference of its int8 export); a model without QAT is returned as it is."""
+    if not arch.params.get("qat"):
+        return arch, sequence_model
+    twin = get(arch.name, **{**arch.params, "qat": False})
+    model = twin.sequence(sequence_model.input_shape[-1])
+    model.set_weights(sequence_model.get_weights())
+    return twin, model
+
+
 def _step_inputs(bins: int, states: list[StateSpec]):
     feats = keras.Input((1, bins), batch_size=1, name=FEATURES)
     state_inputs = [keras.Input(s.shape[1:], batch_size=1, name=s.input) for s in states]
@@ -90,7 +102,7 @@ def _step_inputs(bins: int, states: list[StateSpec]):
 def _gru_stack(x, p: dict):
     """The stacked GRU core of the training (sequence) model, shared by ``gru`` and ``gru-df``."""
     for i in range(p["layers"]):
-        cell = keras.layers.GRUCell(p["units"], name=f"gru{i}_cell")
+        cell = gru_cell(p["units"], f"gru{i}_cell", bool(p.get("qat", False)))
         x = keras.layers.RNN(cell, return_sequences=True, name=f"gru{i}")(x)
     return x
 
@@ -115,11 +127,12 @@ class GRUMask(Architecture):
     """Dense(relu) -> ``layers`` x GRU(``units``) -> Dense(bins, sigmoid): a real mask per bin.
 
     The GRUs are ``keras.layers.RNN(GRUCell)`` so the step model can call the very same cells
-    once per frame (state = the cell's hidden vector ``[1, units]``).
+    once per frame (state = the cell's hidden vector ``[1, units]``). ``qat = true``: the cells
+    are :class:`hearsep.nn.qat.QuantGRUCell` (quantization-aware training; same weights).
     """
 
     name = "gru"
-    defaults = {"units": 128, "input_units": 128, "layers": 2}
+    defaults = {"units": 128, "input_units": 128, "layers": 2, "qat": False}
 
     def describe(self, bins: int) -> str:
         p = self.params
@@ -160,7 +173,7 @@ class GRUDeepFilter(GRUMask):
 
     name = "gru-df"
     defaults = {"units": 128, "input_units": 128, "layers": 2, "output": "deep-filter", "df_order": 3,
-                "df_bins": 80, "tap_scale": 0.5}
+                "df_bins": 80, "tap_scale": 0.5, "qat": False}
 
     def _check(self, bins: int) -> None:
         p = self.params

@@ -86,6 +86,9 @@ class OptimConfig:
     eval_segment_s: float = 4.0
     calibration_frames: int = 4000
     seed: int = 1234
+    qat_range_percentile: float = 99.99  # QAT (model qat = true): percentile of the measured cell ranges; 0: fixed grids only
+    intra_op_threads: int = 0  # TensorFlow thread pools; 0: TensorFlow's default (all cores)
+    inter_op_threads: int = 0
 
 
 @dataclass
@@ -231,8 +234,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     """Train per ``cfg``; returns the summary dict (also written to ``run_dir/summary.json``)."""
     check_data(cfg)  # before TensorFlow loads: a missing corpus is said at once
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
     import tensorflow as tf
+
+    set_threads(cfg.train.intra_op_threads, cfg.train.inter_op_threads)
+    import keras
 
     from hearsep.nn import architectures
     from hearsep.nn.dsp import Framing, apply_mask, feature_stats, log_power, si_sdr, snr
@@ -257,8 +262,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     dev_gen = dev_generator(cfg, t_cfg.dev_segment_s, seed=t_cfg.seed + 1)
 
     stats_path = run / "feature_stats.json"
+    inherited = inherited_features(cfg.model.init_from)
     if stats_path.is_file():
         spec = FeatureSpec(**json.loads(stats_path.read_text()))
+    elif inherited is not None:  # a warm start keeps the normalisation its weights were trained on
+        spec = inherited
+        write_json(stats_path, dataclasses.asdict(spec))
     else:
         stat_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.seed + 2)
         mean, std = feature_stats(_batch(stat_gen, 0, 64)[0], framing)
@@ -275,6 +284,14 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
         if cfg.model.init_from:
             layers_copied = init_weights(model, cfg.model.init_from)
             report({"event": "init", "from": cfg.model.init_from, "layers": layers_copied})
+        if arch.params.get("qat") and t_cfg.qat_range_percentile > 0:
+            from hearsep.nn import qat
+
+            ranges = qat.measure_ranges(model, np.stack(calibration_features(cfg, spec)), arch.params["layers"],
+                                        t_cfg.qat_range_percentile)
+            qat.set_ranges(model, ranges)
+            write_json(run / "qat_ranges.json", ranges)
+            report({"event": "qat", "ranges": str(run / "qat_ranges.json")})
         optimizer = keras.optimizers.Adam(learning_rate=t_cfg.learning_rate, clipnorm=t_cfg.clipnorm)
         model.compile(optimizer=optimizer)
         state = {"step": 0, "examples": 0, "elapsed_s": 0.0}
@@ -391,6 +408,17 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     return export(cfg, model, spec, arch, state, params, report)
 
 
+def set_threads(intra_op: int, inter_op: int) -> None:
+    """Size TensorFlow's thread pools (0 leaves TensorFlow's default). Must run before TensorFlow
+    executes its first op; pin the process to cores with ``taskset`` as well (``tf.data`` has its own pool)."""
+    import tensorflow as tf
+
+    if intra_op > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    if inter_op > 0:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+
+
 def compressed_spectrum_loss(ref_spectra, est_spectra, mag_weight: float, cplx_weight: float, power: float = 0.3):
     """``mag_weight * mse(|Y|^c, |S|^c) + cplx_weight * mse(Y_c, S_c)`` with ``X_c = |X|^c X / |X|``.
 
@@ -422,6 +450,20 @@ def compressed_spectrum_loss(ref_spectra, est_spectra, mag_weight: float, cplx_w
     return loss
 
 
+def inherited_features(init_from: str) -> FeatureSpec | None:
+    """The FeatureSpec of the warm-start model ``init_from``, read from the ``model.contract.json``
+    beside it, or None (no warm start, or no contract there: the stats are then measured afresh).
+
+    Without it a warm start on other data (other levels, SNRs) would re-measure mean/std and feed
+    the copied encoder shifted features: the warm-started model would not start where it was."""
+    if not init_from:
+        return None
+    sidecar = Path(init_from).with_name("model.contract.json")
+    if not sidecar.is_file():
+        return None
+    return ModelContract.from_json(sidecar.read_text()).features
+
+
 def init_weights(model, path: str) -> list[str]:
     """Copy weights from the ``.keras`` model at ``path`` into layers of ``model`` with the same name
     and weight shapes (a warm start, e.g. a new head on a trained core); returns the layer names copied."""
@@ -443,35 +485,53 @@ def init_weights(model, path: str) -> list[str]:
     return copied
 
 
-def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params: int,
-           report: Callable[[dict], None]) -> dict:
-    """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``."""
+CALIBRATION_SEGMENT_S = 4.0
+
+
+def calibration_features(cfg: TrainConfig, spec: FeatureSpec) -> list[np.ndarray]:
+    """Normalised feature sequences ``[T, bins]`` of ``CALIBRATION_SEGMENT_S`` s training mixtures
+    (no reverb/babble, seed ``train.seed + 3``), ``train.calibration_frames`` frames in all: the int8
+    calibration set, and the set QAT ranges are measured on."""
     from hearsep.features.spectral import log_power_features
     from hearsep.features.stft import analysis_frames
+
+    speech, noise = _sources(cfg, cfg.data.train_split)
+    calib_mix = dataclasses.replace(cfg.data.mix, segment_s=CALIBRATION_SEGMENT_S, reverb_prob=0.0, babble_prob=0.0)
+    calib_gen = data_mod.MixtureGenerator(speech, noise, calib_mix, seed=cfg.train.seed + 3)
+    frames_per_seq = calib_mix.segment_samples // cfg.stft.hop_samples
+    n_seq = max(1, -(-cfg.train.calibration_frames // frames_per_seq))
+    return [log_power_features(analysis_frames(calib_gen.pair(i)[0], cfg.stft.frame_samples,
+                                               cfg.stft.hop_samples, cfg.stft.window), spec)
+            for i in range(n_seq)]
+
+
+def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params: int,
+           report: Callable[[dict], None]) -> dict:
+    """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``.
+    A QAT model (``qat = true``) is exported in float from its :func:`~hearsep.nn.architectures.float_twin`
+    and in int8 from itself (its FakeQuant ranges become the int8 ranges of those tensors)."""
     from hearsep.quantize.convert import convert
 
     run = Path(cfg.run_dir)
     t_cfg = cfg.train
     with atomic_path(run / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
+    from hearsep.nn.architectures import float_twin
+
     step_model, states = arch.step(model)
+    float_arch, float_model = float_twin(arch, model)  # a QAT model's float reference: no fake quant
+    float_step, _ = float_arch.step(float_model)
     contract = contract_for(cfg, spec, states, info={"params": params, "train_steps": state["step"],
                                                      "train_time_s": round(state["elapsed_s"], 1)})
     # the .keras file carries no framing: its contract goes beside it (hearsep quantize reads it)
     sidecar = dataclasses.replace(contract, info={**contract.info, "model_params": arch.params})
     write_text(run / "model.contract.json", sidecar.to_json())
-    float_bytes = convert(step_model, contract, "float32")
+    float_bytes = convert(float_step, contract, "float32")
     write_bytes(run / "model_float.tflite", float_bytes)
     report({"event": "exported", "file": str(run / "model_float.tflite"), "bytes": len(float_bytes)})
 
-    speech, noise = _sources(cfg, cfg.data.train_split)
-    calib_mix = dataclasses.replace(cfg.data.mix, segment_s=4.0, reverb_prob=0.0, babble_prob=0.0)
-    calib_gen = data_mod.MixtureGenerator(speech, noise, calib_mix, seed=t_cfg.seed + 3)
-    frames_per_seq = calib_mix.segment_samples // cfg.stft.hop_samples
-    n_seq = max(1, -(-t_cfg.calibration_frames // frames_per_seq))
-    calib = [log_power_features(analysis_frames(calib_gen.pair(i)[0], cfg.stft.frame_samples,
-                                                cfg.stft.hop_samples, cfg.stft.window), spec)
-             for i in range(n_seq)]
+    calib = calibration_features(cfg, spec)
+    n_seq = len(calib)
     int8_bytes = convert(step_model, contract, "int8", calibration_features=calib,
                          max_calibration_frames=t_cfg.calibration_frames)
     write_bytes(run / "model.tflite", int8_bytes)
@@ -487,9 +547,11 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
         "bytes": {"float32": len(float_bytes), "int8": len(int8_bytes)},
         "dev_final": {"loss": state.get("dev_loss"), "si_sdri_db": state.get("dev_si_sdri_db")},
         "eval": results, "recipe": cfg.source,
-        "int8_calibration": (f"{t_cfg.calibration_frames} frames: {n_seq} x {calib_mix.segment_s:g} s training "
+        "int8_calibration": (f"{t_cfg.calibration_frames} frames: {n_seq} x {CALIBRATION_SEGMENT_S:g} s training "
                              "mixtures (no reverb/babble)"),
     }
+    if (run / "qat_ranges.json").is_file():
+        summary["qat_ranges"] = json.loads((run / "qat_ranges.json").read_text())
     write_json(run / "summary.json", summary)
     report({"event": "done", "summary": summary})
     return summary

@@ -132,6 +132,28 @@ def stream_calibration_inputs(float_tflite: bytes, contract: ModelContract, sequ
     return samples
 
 
+#: step-model cells whose state has a fixed int8 range (QAT: :mod:`hearsep.nn.qat`), and that range
+FIXED_STATE_CELLS = {"QuantGRUCell": (-1.0, 127.0 / 128.0)}
+
+
+def fixed_state_samples(step_model, contract: ModelContract, first: dict[str, np.ndarray]) -> list[dict]:
+    """Two extra calibration inputs with every state at the ends of its fixed range, for step models
+    whose cells fake-quantize their state on a fixed grid (:data:`FIXED_STATE_CELLS`); else none.
+
+    The converter takes a FakeQuant's range for the tensor it quantizes, but a *signature input*
+    gets the range calibration saw: states that never reached +-1 would give the state input a
+    narrower scale than the FakeQuant behind it, and the converter would requantize between them
+    (a DEQUANTIZE -> QUANTIZE pair, a float island). With both ends seen, the input scale is the
+    fixed one and state in and out share it."""
+    from hearsep.quantize.layers import keras_layers
+
+    ranges = {FIXED_STATE_CELLS[c] for c in keras_layers(step_model).values() if c in FIXED_STATE_CELLS}
+    if not ranges or not contract.states:
+        return []
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    return [{**first, **{s.input: np.full(s.shape, v, np.float32) for s in contract.states}} for v in (lo, hi)]
+
+
 def _tensor_indices(tflite_bytes: bytes, contract: ModelContract) -> dict[str, int]:
     it = _interpreter(tflite_bytes)
     runner = it.get_signature_runner(contract.signature)
@@ -269,6 +291,7 @@ def convert(step_model, contract: ModelContract, mode: str = "float32",
     samples = stream_calibration_inputs(float_bytes, contract, calibration_features, max_calibration_frames)
     if not samples:
         raise QuantizationError("calibration_features gave no frames")
+    samples += fixed_state_samples(step_model, contract, samples[0])
     blob = _convert_mode(step_model, mode, samples, float_bytes)
     _check_signature(blob, contract)
     if require_integer:
