@@ -68,7 +68,8 @@ def test_ship_copies_a_run_measures_and_renders(folder, tmp_path, monkeypatch):
     assert ship.main([str(run), "--out", str(out), "--bench", str(bench)]) == 0
     timing = json.loads((out / ship.TIMING).read_text())
     assert timing["int8"]["invokes"] == 3000 and 0 < timing["int8"]["p50_us"] < timing["int8"]["max_us"]
-    assert (out / ship.RECIPE).read_text() == (REPO / "tools/recipes/default.toml").read_text()
+    recipe = json.loads((folder / "summary.json").read_text())["recipe"]  # the recipe the run names
+    assert (out / ship.RECIPE).read_text() == (REPO / recipe).read_text()
     card = (out / "MODEL_CARD.md").read_text()
     assert f"int8 {timing['int8']['p50_us']:.1f} us, float32 {timing['float32']['p50_us']:.1f} us" in card
 

@@ -36,8 +36,6 @@ SIGMOID_RANGE = (0.0, 255.0 / 256.0)
 TANH_RANGE = (-1.0, 127.0 / 128.0)
 #: the GRU state: bounded by [-1, 1] (convex combination of the old state and a tanh output)
 STATE_RANGE = TANH_RANGE
-#: the update rate 1 - z of the state (z on the sigmoid grid): [0, 1], 255 steps
-UPDATE_RANGE = (0.0, 1.0)
 #: |pre-activation| beyond which the int8 output cannot change: sigmoid(x) is within half a step
 #: (1/512) of 0 or 255/256 for |x| > 6.24, tanh(x) within half a step (1/256) of +-1 for |x| > 3.1
 SIGMOID_INPUT_LIMIT = 6.5
@@ -92,10 +90,7 @@ class QuantGRUCell(keras.layers.GRUCell):
         z = fake_quant(ops.sigmoid(self._fq("pre_z", x_z + rec_z)), SIGMOID_RANGE)
         r = fake_quant(ops.sigmoid(self._fq("pre_r", x_r + rec_r)), SIGMOID_RANGE)
         hh = fake_quant(ops.tanh(self._fq("pre_h", x_h + self._fq("r_rec_h", r * rec_h))), TANH_RANGE)
-        # the update as the int8 graph computes it: every product rounded, and the update rate
-        # 1 - z on a [0, 1] grid of its own (calibrated, a SUB output gets [-1, 1]: half the levels)
-        keep = fake_quant(1.0 - z, UPDATE_RANGE)
-        h = fake_quant(fake_quant(z * h_prev, STATE_RANGE) + fake_quant(keep * hh, STATE_RANGE), STATE_RANGE)
+        h = fake_quant(z * h_prev + (1.0 - z) * hh, STATE_RANGE)
         return h, ([h] if nested else h)
 
 
