@@ -111,3 +111,17 @@ def test_default_model_state_copies_merge_into_one():
     sep = TFLiteSeparator(Path(__file__).resolve().parents[1] / "models" / "default" / "model.tflite")
     assert len(sep.contract.states) == 2 and all(sep.state_copy_raw)
     assert [d.shape for d, _ in sep.raw_state_copies] == [(256,)]
+
+
+def test_prescaled_writer_clips_and_rounds_like_quantize():
+    # the per-hop writer (one clip ufunc + rint) must store what quantize(prescaled=True) stores
+    # (minimum, maximum, rint): values far outside int8, on the edges, and halves (round to even)
+    from hearsep.runtime.interpreter import TensorInfo
+    from hearsep.runtime.separator import _Quantizer
+
+    q = _Quantizer(TensorInfo("features", 0, np.dtype(np.int8), (1, 12), 0.05, -3))
+    x = np.array([-1e6, -129.0, -128.5, -127.5, -0.5, 0.5, 1.5, 2.5, 126.5, 127.4, 127.6, 1e6], np.float32)
+    dest = np.zeros((1, 12), np.int8)
+    q.prescaled_writer(dest)(x)
+    assert dest.tolist() == [[-128, -128, -128, -128, 0, 0, 2, 2, 126, 127, 127, 127]]
+    assert np.array_equal(dest, q.quantize(x, prescaled=True).copy())

@@ -21,7 +21,7 @@ from hearsep.features.spectral import LogPowerFeatures
 from hearsep.features.stft import StreamingSTFT
 from hearsep.model.contract import ModelContract
 from hearsep.runtime.outputs import mask_output
-from hearsep.runtime.separator import TFLiteSeparator, UnityMask
+from hearsep.runtime.separator import TFLiteSeparator, UnityMask, clip_ufunc
 
 
 class HopChain(Protocol):
@@ -251,8 +251,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     from hearsep.runtime.outputs import RealMask
 
     stft, feats, sep, output, chain = enh.stft, enh.features, enh.separator, enh.output, enh.chain
-    multiply, add, log10, dot, minimum, maximum, rint = (np.multiply, np.add, np.log10, np.dot, np.minimum,
-                                                         np.maximum, np.rint)
+    multiply, add, log10, dot, clip, rint = np.multiply, np.add, np.log10, np.dot, clip_ufunc, np.rint
     # analysis (StreamingSTFT.analyze): the sliding frame over the double-length store
     n, h = stft.frame_samples, stft.hop_samples
     positions = len(stft._frame_views)
@@ -328,8 +327,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
             multiply(features, scale, features)
             add(features, offset, features)
             if inline:
-                minimum(features, hi, out=tmp)
-                maximum(tmp, lo, out=tmp)
+                clip(features, lo, hi, tmp)  # = maximum(minimum(features, hi), lo), one call
                 rint(tmp, tmp)  # round half to even; integral values cast to int8 exactly
                 tensor_in[:] = tmp
                 invoke()

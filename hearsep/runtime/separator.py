@@ -18,6 +18,11 @@ from hearsep.errors import ModelError
 from hearsep.model.contract import ModelContract, read_contract
 from hearsep.runtime.interpreter import PinnedTensors, TensorInfo, load_interpreter, signature_tensors
 
+#: numpy's ``clip`` ufunc itself (``np.clip`` is a Python wrapper around it): ``clip(x, lo, hi, out)``
+#: in one pass gives exactly ``maximum(minimum(x, hi), lo)`` for ``lo <= hi`` and costs one call
+#: instead of two on the per-hop path (0.42 vs 0.70 us for 129 float32 values, timeit here)
+clip_ufunc = np._core.umath.clip
+
 
 class UnityMask:
     """A separator that passes every bin unchanged (mask = 1); useful for tests and bypass."""
@@ -102,11 +107,10 @@ class _Quantizer:
         if not self.quantized:
             return lambda x: self.quantize(x, True, dest)
         t, lo, hi, flat = self._tmp, self._lo, self._hi, dest.reshape(-1)
-        minimum, maximum, rint = np.minimum, np.maximum, np.rint
+        clip, rint = clip_ufunc, np.rint
 
         def write(x):
-            minimum(x, hi, out=t)
-            maximum(t, lo, out=t)
+            clip(x, lo, hi, t)
             rint(t, t)
             flat[:] = t  # integral floats in the dtype's range: an exact cast, no buffer
 
