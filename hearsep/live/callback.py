@@ -110,10 +110,8 @@ class LiveProcessor:
         self._hop_cost_ns = 0
         self._hop = enhancer.contract.hop_samples if enhancer is not None else 0
         self._filled = 0
-        # the enhancer's hop step, bound once, and the one-hop buffers around it (_enhance)
-        self._step = enhancer.process_hop if enhancer is not None else None
-        self._hop_in = np.zeros(self._hop, np.float32)
-        self._hop_out = np.zeros(self._hop, np.float32)
+        # the enhancer's hop buffering without per-call checks (_enhance), bound once
+        self._process = enhancer.process_unchecked if enhancer is not None else None
         self._hop_log_len = self.hop_safe_log.shape[0]
         # large np.zeros arrays are mapped lazily (calloc): write every page now, so that the
         # callback's first writes into the rings and recordings take no page faults
@@ -232,13 +230,11 @@ class LiveProcessor:
     def _enhance(self, x, y, deadline, period_ns) -> bool:
         """Run ``x`` through the enhancer into ``y`` hop by hop; True if any hop took the safe path.
 
-        The hop buffering of :meth:`StreamingEnhancer.process` done here around ``process_hop``
-        (same samples bit for bit: each whole hop through ``process_hop``, its output sent one hop
-        later, starting from one hop of zeros), without ``process``'s per-call argument checks:
-        the callback's buffers are float32 by construction. A hop that arrives whole is read
-        straight from ``x``; one split across blocks is gathered in ``_hop_in``."""
-        clock, cpu_clock, hop, step = self._clock, self._cpu_clock, self._hop, self._step
-        enh, hop_in, hop_out = self.enhancer, self._hop_in, self._hop_out
+        Each call of :meth:`StreamingEnhancer.process_unchecked` ends at a hop boundary (or at
+        the block's end), so the safe-path decision is taken before every hop; the callback's
+        buffers are float32 by construction, so ``process``'s per-call checks are skipped."""
+        clock, cpu_clock, hop, process = self._clock, self._cpu_clock, self._hop, self._process
+        enh = self.enhancer
         n = x.shape[0]
         pos = 0
         f = self._filled
@@ -246,22 +242,17 @@ class LiveProcessor:
         while pos < n:
             take = hop - f
             if take > n - pos:  # the hop stays incomplete: only copying, no decision
-                rest = n - pos
-                hop_in[f:f + rest] = x[pos:]
-                y[pos:] = hop_out[f:f + rest]
-                f += rest
+                process(x[pos:], y[pos:])
+                f += n - pos
                 break
             end = pos + take
-            y[pos:end] = hop_out[f:]
-            if f:
-                hop_in[f:] = x[pos:end]
-                src = hop_in
-            else:
-                src = x if take == n else x[pos:end]
             safe = deadline is not None and clock() + self._hop_cost_ns > deadline
             enh.bypass = safe
             cpu = cpu_clock()
-            hop_out[:] = step(src)
+            if take == n:
+                process(x, y)
+            else:
+                process(x[pos:end], y[pos:end])
             decay = period_ns // _COST_DECAY_DIVISOR
             if safe:
                 any_safe = True

@@ -182,6 +182,15 @@ class StreamingEnhancer:
         :class:`hearsep.Enhancer` checks them.
         """
         x, out, in_place = self._check_block(block, out)
+        return self.process_unchecked(x, out, in_place)
+
+    def process_unchecked(self, x: np.ndarray, out: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """:meth:`process` without its argument checks: the one place the hop buffering is done.
+
+        ``x`` and ``out``: float32 ``(n,)`` arrays, separate, or the same array with
+        ``in_place=True`` (what :meth:`process` checks). For callers whose buffers are right by
+        construction and which call once per hop, e.g. the live callback (``hearsep.live``).
+        """
         n = x.shape[0]
         h = self.contract.hop_samples
         step = self.process_hop  # the fused closure (an instance attribute) unless fused=False
