@@ -30,13 +30,27 @@ def folder(tmp_path):
 def test_verdicts_follow_the_bench_json(folder):
     doc = json.loads((folder / ship.BENCH).read_text())
     rows = {r["system"]: r for r in doc["summary"]}
-    rows["hearsep int8"]["si_sdri_db"] = rows["DTLN quantized"]["si_sdri_db"] + 0.01
+    ours, dtln = rows["hearsep int8"], rows["DTLN float"]
+    for key in ("si_sdri_db", "pesq", "stoi"):
+        ours[key] = dtln[key] + 0.01
+    ours["dnsmos_ovrl"] = dtln["dnsmos_ovrl"] - 0.01  # one metric short: the quality target is not met
     rows["DTLN quantized"]["compute_ms_per_s"] = 10.0
-    rows["hearsep int8"]["compute_ms_per_s"] = 9.0
+    ours["compute_ms_per_s"] = 9.0
+    rows["hearsep float"]["si_sdri_db"] = ours["si_sdri_db"] + 0.19
+    rows["hearsep float"]["pesq"] = ours["pesq"] + 0.049
     (folder / ship.BENCH).write_text(json.dumps(doc))
     card = ship.render_card(folder)
-    assert "* SI-SDRi at least DTLN quantized's: **met**" in card
-    assert "* compute per second of audio <= DTLN quantized's (whole Python step): **met**, 0.90x (9.0 vs 10.0 ms/s" in card
+    assert "* SI-SDRi, PESQ, STOI and DNSMOS OVRL each at least DTLN float's (int8, the shipped format): **not met**" in card
+    assert f"SI-SDRi {ours['si_sdri_db']:.2f} vs {dtln['si_sdri_db']:.2f} (1.00x, met)" in card
+    assert f"DNSMOS OVRL {ours['dnsmos_ovrl']:.2f} vs {dtln['dnsmos_ovrl']:.2f} (1.00x, not met)" in card
+    assert "* int8 within 0.2 dB SI-SDRi and 0.05 PESQ of float: **met** on the 100 bench mixtures: -0.19 dB" in card
+    assert "* whole per-hop step per second of audio <= DTLN quantized's (same run, one core): **met**, 0.90x (9.0 vs 10.0 ms/s" in card
+    ours["dnsmos_ovrl"] = dtln["dnsmos_ovrl"] + 0.01
+    rows["hearsep float"]["pesq"] = ours["pesq"] + 0.051
+    (folder / ship.BENCH).write_text(json.dumps(doc))
+    card = ship.render_card(folder)
+    assert "each at least DTLN float's (int8, the shipped format): **met**" in card
+    assert "* int8 within 0.2 dB SI-SDRi and 0.05 PESQ of float: **not met**" in card
     # a new peer in the JSON shows up in the card's tables without a change to the tool
     new = dict(rows["DTLN float"], system="NewPeer 9000")
     doc["summary"].append(new)
@@ -47,12 +61,23 @@ def test_verdicts_follow_the_bench_json(folder):
 def test_without_a_bench_the_card_says_so(folder):
     (folder / ship.BENCH).unlink()
     card = ship.render_card(folder)
-    assert "against DTLN quantized: no bench in this folder" in card and "Side by side" not in card
+    assert "against DTLN float and DTLN quantized: no bench in this folder" in card and "Side by side" not in card
     summary = json.loads((folder / "summary.json").read_text())
     summary["eval"]["int8"]["si_sdri_db_mean"] = summary["eval"]["float32"]["si_sdri_db_mean"] - 0.25
     (folder / "summary.json").write_text(json.dumps(summary))
-    assert "* int8 within 0.3 dB SI-SDRi of float: **met** on the 100 mixtures above\n  (-0.25 dB)." in \
-        ship.render_card(folder)
+    assert ("PESQ of float: no bench in this folder; the trainer's 100 evaluation mixtures above: -0.25 dB SI-SDRi"
+            in ship.render_card(folder))
+
+
+def test_step_p99_verdict_follows_the_runtime_bench(folder, tmp_path):
+    (folder / ship.RUNTIME).unlink(missing_ok=True)
+    assert "no `bench_runtime.json` in this folder" in ship.render_card(folder)
+    doc = {"timings": {"step": {"mean_us": 20.0, "p99_us": 190.0}}}
+    (folder / ship.RUNTIME).write_text(json.dumps(doc))
+    assert "* per-hop step p99 <= 10 % of the hop (200 us; `bench_runtime.json`, `tools/bench_runtime.py`): **met**, p99 190.0 us = 9.5 % of the hop" in ship.render_card(folder)
+    doc["timings"]["step"]["p99_us"] = 201.0
+    (folder / ship.RUNTIME).write_text(json.dumps(doc))
+    assert "**not met**, p99 201.0 us" in ship.render_card(folder)
 
 
 def test_ship_copies_a_run_measures_and_renders(folder, tmp_path, monkeypatch):
