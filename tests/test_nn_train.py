@@ -123,3 +123,28 @@ def test_thread_settings_are_recipe_keys():
     assert (cfg.train.intra_op_threads, cfg.train.inter_op_threads) == (1, 1)
     with pytest.raises(ConfigError, match="unknown keys"):
         TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "train": {"threads": 1}})
+
+
+def test_frozen_layers_keep_their_weights_and_the_head_learns():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from hearsep.nn import architectures
+    from hearsep.nn.train import freeze_layers
+
+    model = architectures.get("gru-df", units=8, input_units=8, layers=1, df_bins=4).sequence(9)
+    freeze_layers(model, ["encoder", "gru0"])
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers if layer.weights}
+    optimizer = keras.optimizers.Adam(1e-2)
+    x = tf.random.normal((2, 5, 9), seed=1)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x, training=True) - 0.3))
+    optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    for name, weights in before.items():
+        same = all(np.array_equal(a, b) for a, b in zip(weights, model.get_layer(name).get_weights()))
+        assert same == (name in ("encoder", "gru0")), name
+    with pytest.raises(ConfigError, match="train.freeze: no layers \\['gru7'\\]"):
+        freeze_layers(model, ["gru7"])
+    cfg = TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "train": {"freeze": ["encoder"]}})
+    assert cfg.train.freeze == ["encoder"]

@@ -86,6 +86,7 @@ class OptimConfig:
     eval_segment_s: float = 4.0
     calibration_frames: int = 4000
     seed: int = 1234
+    freeze: list = field(default_factory=list)  # layer names kept as they are (e.g. a warm-started core): not trained
     qat_range_percentile: float = 99.99  # QAT (model qat = true): percentile of the measured cell ranges; 0: fixed grids only
     intra_op_threads: int = 0  # TensorFlow thread pools; 0: TensorFlow's default (all cores)
     inter_op_threads: int = 0
@@ -292,6 +293,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
             qat.set_ranges(model, ranges)
             write_json(run / "qat_ranges.json", ranges)
             report({"event": "qat", "ranges": str(run / "qat_ranges.json")})
+        freeze_layers(model, t_cfg.freeze)
         optimizer = keras.optimizers.Adam(learning_rate=t_cfg.learning_rate, clipnorm=t_cfg.clipnorm)
         model.compile(optimizer=optimizer)
         state = {"step": 0, "examples": 0, "elapsed_s": 0.0}
@@ -462,6 +464,18 @@ def inherited_features(init_from: str) -> FeatureSpec | None:
     if not sidecar.is_file():
         return None
     return ModelContract.from_json(sidecar.read_text()).features
+
+
+def freeze_layers(model, names: list) -> None:
+    """Mark the layers ``names`` not trainable (``train.freeze``): with a warm-started core frozen,
+    only the head learns, and TensorFlow skips back-propagation through the frozen recurrent
+    layers (the gradient of the head's weights needs only their outputs). Unknown names raise."""
+    known = {layer.name for layer in model.layers}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"train.freeze: no layers {unknown} in the model (layers: {sorted(known)})")
+    for name in names:
+        model.get_layer(name).trainable = False
 
 
 def init_weights(model, path: str) -> list[str]:
