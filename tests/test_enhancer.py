@@ -86,10 +86,12 @@ def _per_call_peak_bytes(fn, calls=300):
         tracemalloc.stop()
 
 
+@pytest.mark.parametrize("kind", ["real", "complex", "deep-filter"])
 @pytest.mark.parametrize("mode", ["int8", "float32"])
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "stage by stage"])
-def test_steady_state_step_allocates_no_buffers(fused, mode):
-    enh = StreamingEnhancer.from_model(build_tiny_gru(mode), fused=fused)
+def test_steady_state_step_allocates_no_buffers(fused, mode, kind):
+    model = build_tiny_gru(mode) if kind == "real" else _kind_model(kind, mode)
+    enh = StreamingEnhancer.from_model(model, fused=fused)
     hop = _signal(32)
     block = _signal(32 * 40, seed=2)
     out = np.empty_like(block)
@@ -182,9 +184,9 @@ FUSED_CASES = {  # case: (model builder, stages that must run inline)
     "float32 real": (lambda: build_tiny_gru("float32"), ("synthesis",)),
     "int16x8 real": (lambda: build_tiny_gru("int16x8"), ("synthesis",)),
     "stateless int8": (lambda: build_tiny_gru("int8", units=0), ("separator", "real mask", "synthesis")),
-    "int8 complex": (lambda: _kind_model("complex", "int8"), ("separator", "synthesis")),
+    "int8 complex": (lambda: _kind_model("complex", "int8"), ("separator", "complex mask", "synthesis")),
     "float32 complex": (lambda: _kind_model("complex", "float32"), ("synthesis",)),
-    "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("separator", "synthesis")),
+    "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("separator", "deep filter", "synthesis")),
     "float32 deep-filter": (lambda: _kind_model("deep-filter", "float32"), ("synthesis",)),
     "int8 fft frame": (lambda: build_tiny_gru("int8", frame=512, hop=128, window="sqrt-hann"),
                        ("separator", "real mask")),

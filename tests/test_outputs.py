@@ -109,6 +109,58 @@ def test_complex_mask_is_a_complex_product():
     np.testing.assert_allclose(out[0] + 1j * out[1], want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("order,df_bins", [(1, 129), (2, 3), (3, 80)])
+def test_deep_filter_is_the_complex_fir_over_many_hops(order, df_bins):
+    """Against ``g X_t + sum_n C_n X_{t-n}`` in complex128, past several history moves, bypass hops and a reset."""
+    from hearsep.runtime.outputs import HISTORY_HOPS
+
+    c = ModelContract(16000, 256, 32, 64, mask_kind="deep-filter", df_order=order, df_bins=df_bins)
+    df = DeepFilter(c)
+    rng = np.random.default_rng(order)
+    history, out = [], np.zeros((2, 129), np.float32)
+    for hop in range(3 * HISTORY_HOPS + 5):
+        if hop == 2 * HISTORY_HOPS:
+            df.reset()
+            history = []
+        x = (rng.normal(size=(2, 129)) * 10.0 ** rng.uniform(-4, 0)).astype(np.float32)
+        history.insert(0, x[0].astype(np.float64) + 1j * x[1])
+        if hop % 7 == 3:
+            df.skip(x)  # bypass: no output, the frame still enters the history
+            continue
+        mask = rng.normal(size=c.mask_size).astype(np.float32)
+        df.apply(x, mask, out)
+        want = mask[:129] * history[0]
+        taps = mask[129:].astype(np.float64).reshape(order, 2, df_bins)
+        for n, frame in enumerate(history[:order]):
+            want[:df_bins] += (taps[n, 0] + 1j * taps[n, 1]) * frame[:df_bins]
+        # float32 products and sums of at most order + 1 terms: a few float32 ulps of the largest term
+        largest = max(np.max(np.abs(frame)) for frame in history[:order])
+        tol = 4 * np.finfo(np.float32).eps * (order + 1) * np.max(np.abs(mask)) * largest
+        np.testing.assert_allclose(out[0] + 1j * out[1], want, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["complex", "deep-filter"])
+def test_code_reader_fills_what_expand_fills_from_the_dequantized_mask(kind):
+    """The int8 path of the fused step: byte copies + one take give exactly expand(table[codes])."""
+    c = ModelContract(16000, 256, 32, 64, mask_kind=kind, **(dict(df_order=3, df_bins=80) if kind == "deep-filter" else {}))
+    out_obj = mask_output(c)
+    rng = np.random.default_rng(2)
+    raw = np.zeros(c.mask_size, np.int8)
+    codes = raw.view(np.uint8)
+    table = np.multiply(np.subtract(np.arange(256, dtype=np.uint8).view(np.int8), np.float32(-47.0)),
+                        np.float32(0.0057597733))  # as _Quantizer.int8_table: float32 ops
+    copies, index, signed = out_obj.code_reader(codes, table)
+    for _ in range(3):
+        raw[:] = rng.integers(-128, 128, c.mask_size)
+        for dst, src in copies:
+            dst[...] = src
+        got = signed.take(index, None, np.zeros_like(out_obj.expanded), "clip")
+        want = out_obj.expand(table[codes]).copy()
+        np.testing.assert_array_equal(got, want)
+    assert np.count_nonzero(out_obj.negated) == {"complex": 129, "deep-filter": 3 * 80}[kind]
+    assert np.count_nonzero(out_obj.source < 0) == {"complex": 0, "deep-filter": 6 * 2 * (129 - 80)}[kind]
+
+
 def test_bit_identical_under_chunking_deep_filter():
     _, model = _tiny("deep-filter")
     x = _signal(6000, seed=2)

@@ -246,10 +246,15 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
       into the input tensor, ``invoke``, the mask read by table, and the state copies merged
       where the arena places the tensors side by side (:func:`~hearsep.runtime.separator.merged_copies`);
     - a real mask from that separator: read from the int8 table straight into both rows of a
-      ``(2, bins)`` gain and applied as one flat multiply.
+      ``(2, bins)`` gain and applied as one flat multiply;
+    - a complex mask or a deep filter from that separator: its expanded factors read from the
+      codes by byte copies and one table take (:meth:`~hearsep.runtime.outputs.DeepFilter.code_reader`),
+      then the flat products of its ``apply_expanded``; the deep filter's history is pushed on
+      every hop, bypass included, into the :class:`~hearsep.runtime.outputs.DeepFilter`'s own
+      store and position (so ``reset`` and the stage-by-stage method stay interchangeable).
 
     Anything else runs through its object's method from inside the closure (an FFT synthesis, a
-    float model, a complex mask or a deep filter, a custom separator, the chain); ``step.inlined``
+    float model, a custom separator, the chain); ``step.inlined``
     names the inline stages besides analysis and features. The STFT's frame position
     (``stft._k``) is read and written each hop, so :meth:`StreamingEnhancer.reset` and the
     stage-by-stage method stay interchangeable with this step. ``enh.bypass`` is read each hop.
@@ -257,7 +262,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     ``enh`` (for ``bypass``) and ``enh`` holds it as ``process_hop``: a reference cycle, freed by
     the garbage collector.
     """
-    from hearsep.runtime.outputs import RealMask
+    from hearsep.runtime.outputs import ComplexMask, DeepFilter, RealMask
 
     stft, feats, sep, output, chain = enh.stft, enh.features, enh.separator, enh.output, enh.chain
     multiply, add, log10, dot, clip, rint = np.multiply, np.add, np.log10, np.dot, clip_ufunc, np.rint
@@ -297,6 +302,27 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     one_copy = copy_dst is not None
     # mask output, chain
     real = type(output) is RealMask
+    # a complex mask or deep filter behind the int8 separator: its expanded factors are read from
+    # the codes by one table take (ComplexMask/DeepFilter.code_reader), then applied as flat
+    # products (their apply_expanded, inline); a deep filter's history is pushed on every hop,
+    # bypass included (its skip), by the same code as DeepFilter.push
+    deep = inline and type(output) is DeepFilter
+    cmask = inline and type(output) is ComplexMask
+    expanded_inline = deep or cmask
+    if expanded_inline:
+        (code_copies, index_e, table_e), expanded = output.code_reader(codes, table), output.expanded
+        take_e = table_e.take
+        (cdst0, csrc0), (cdst1, csrc1) = (code_copies + [(None, None)])[:2]  # blocks: gains + taps, or one
+        spectrum_rev = spectrum[::-1]
+    if deep:
+        frame_slots, windows, df_top = output.frame_slots, output.windows, output.top
+        move_dst, move_src = output.move_dst, output.move_src
+        taps, gains, products, ones = output.taps, output.gains, output.products, output.ones
+        gain_products, tap_products = output.gain_products, output.tap_products
+    if cmask:
+        cm_x, cm_xs = output.frames[0].reshape(-1), output.frames[1]
+        cm_frames, cm_products = output.frames_flat, output.products.reshape(-1)
+        cm_p0, cm_p1 = output.products[0], output.products[1]
     # the int8 mask read as the separator's dequantizer does it: codes cast into held intp indices,
     # then the table; a real mask is read straight into both rows of a (2, bins) gain, so applying
     # it is one flat multiply instead of a broadcast over the rows
@@ -306,7 +332,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     if real_table:
         gain = np.zeros(spectrum.shape, np.float32)
         gain_flat = gain.reshape(-1)
-    apply, skip = output.apply, output.skip
+    apply, skip = output.apply, (None if deep else output.skip)  # inline, the deep filter pushes itself
     masked = enh._masked
     masked_flat = masked.reshape(-1)
     chain_spectrum = chain.process_spectrum if chain is not None else None
@@ -325,9 +351,19 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
             multiply(frame_views[k], window, windowed)
             fft()  # windowed -> stft._complex
             spectrum[...] = cplx_rows
+        if deep:  # DeepFilter.push: the newest frame one slot lower, [X; Xs]
+            p = output.pos - 1
+            if p < 0:
+                move_dst[...] = move_src
+                p = df_top
+            output.pos = p
+            x_slot, xs_slot = frame_slots[p]
+            x_slot[:] = spectrum_flat
+            xs_slot[...] = spectrum_rev
         if enh.bypass:
             masked[:] = spectrum
-            skip(spectrum)  # a deep filter keeps its frame history
+            if skip is not None:
+                skip(spectrum)  # a deep filter keeps its frame history
         else:
             multiply(spectrum_flat, spectrum_flat, squares)
             add(sq_re, sq_im, power)
@@ -340,11 +376,17 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 rint(tmp, tmp)  # round half to even; integral values cast to int8 exactly
                 tensor_in[:] = tmp
                 invoke()
-                index[:] = codes  # (bins,) int8 codes into (bins,) or both rows of (2, bins) indices
-                if real_table:
-                    take(index, None, gain, "clip")
+                if expanded_inline:
+                    cdst0[...] = csrc0  # the codes into the low bytes of the expanded factors' indices
+                    if deep:
+                        cdst1[...] = csrc1
+                    take_e(index_e, None, expanded, "clip")
                 else:
-                    mask = take(index, None, mask_value, "clip")
+                    index[:] = codes  # (bins,) int8 codes into (bins,) or both rows of (2, bins) indices
+                    if real_table:
+                        take(index, None, gain, "clip")
+                    else:
+                        mask = take(index, None, mask_value, "clip")
                 if one_copy:
                     copy_dst[:] = copy_src
                 else:
@@ -354,6 +396,15 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 mask = separate(features, True) if prescaled else separate(features)
             if real_table:
                 multiply(spectrum_flat, gain_flat, masked_flat)
+            elif deep:  # DeepFilter.apply_expanded
+                multiply(spectrum_flat, gains, gain_products)
+                multiply(taps, windows[p], tap_products)
+                dot(ones, products, masked_flat)
+            elif cmask:  # ComplexMask.apply_expanded
+                cm_x[:] = spectrum_flat
+                cm_xs[...] = spectrum_rev
+                multiply(expanded, cm_frames, cm_products)
+                add(cm_p0, cm_p1, masked_flat)
             else:
                 apply(spectrum, mask, masked)
         if chain_spectrum is not None:
@@ -369,6 +420,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
 
     # which stages run inline (the rest through their objects' methods): for tests and the bench
     step.inlined = tuple(name for name, on in (("separator", inline), ("real mask", real_table),
+                                                ("complex mask", cmask), ("deep filter", deep),
                                                 ("synthesis", ola_inline)) if on)
     return step
 
