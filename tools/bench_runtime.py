@@ -14,7 +14,16 @@ thousands of hops of:
                 copies for the features and every state (:class:`SetTensorSeparator` below), the
                 baseline for the Python overhead;
 * ``invoke``    the bare ``interpreter.invoke()`` of the same model (baseline);
-* ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis.
+* ``framing``   the step with a unity mask (no model): STFT analysis + features + synthesis;
+* ``baseline_step``, ``baseline_invoke`` (``--baseline MODEL``) the fused step and the bare invoke
+                of another model, e.g. the real-mask model against a deep-filter one (same hop);
+* ``dtln_quantized`` (``--dtln DIR``) one block of DTLN quantized (``tools/dtln_runner.py``: 128
+                new samples, rfft, two TFLite models, irfft, overlap-add), the issue-12 peer.
+
+Per second of audio (``per_audio_s``: ms of compute per s, from the wall and CPU means): the
+step at ``rate / hop`` hops per second, DTLN at ``rate / 128`` blocks per second, and their
+ratios (issue 12: the whole step per second of audio <= DTLN quantized's, in the same run; the
+step p99 <= 10 % of the hop).
 
 It prints mean / p50 / p99 of the wall time per call in microseconds, and the mean CPU time
 per call of this thread (``time.thread_time_ns`` around each whole loop: time the process was
@@ -28,6 +37,8 @@ Compare ratios, and rerun.
 
     python tools/bench_runtime.py                 # 300k-parameter int8 GRU, 2 ms hop
     python tools/bench_runtime.py --model models/default/model.tflite
+    python tools/bench_runtime.py --output deep-filter --units 128 --input-units 128 \
+        --baseline models/default/model.tflite --dtln ../shared/peers/dtln   # gru-df vs the real mask and DTLN
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_MEAN_US, TARGET_P99_US = 100.0, 200.0
 TARGET_OVERHEAD_US = 15.0  # mean Python time around the invoke (issue 8)
+TARGET_P99_HOP_FRACTION = 0.10  # issue 12: the per-hop step p99 within 10 % of the hop
 
 
 def set_tensor_separator(model):
@@ -71,8 +83,14 @@ def set_tensor_separator(model):
     return SetTensorSeparator(model)
 
 
-def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> tuple[bytes, int]:
-    """An untrained int8 GRU mask model with the default framing (frame 256, hop 32, asymmetric)."""
+def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0, output: str = "real",
+                   df_order: int = 3, df_bins: int = 80) -> tuple[bytes, int]:
+    """An untrained int8 GRU model with the default framing (frame 256, hop 32, asymmetric).
+
+    ``output``: ``real`` (the ``gru`` architecture: a gain per bin), ``complex`` or ``deep-filter``
+    (``gru-df``: the same core with a complex mask or gains + ``df_order`` complex taps on the lowest
+    ``df_bins`` bins); the tap layer gets small random weights (it starts at zero in training), so
+    the taps, and the paths' agreement on them, are not trivially zero."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
@@ -83,11 +101,17 @@ def build_gru_int8(units: int, input_units: int, layers: int, seed: int = 0) -> 
     from hearsep.quantize.convert import convert
 
     keras.utils.set_random_seed(seed)
-    arch = architectures.get("gru", units=units, input_units=input_units, layers=layers)
+    extra = {} if output == "real" else {"output": output, "df_order": df_order, "df_bins": df_bins}
+    name = "gru" if output == "real" else "gru-df"
+    arch = architectures.get(name, units=units, input_units=input_units, layers=layers, **extra)
     seq = arch.sequence(129)
+    if extra:
+        taps = seq.get_layer("df_taps")
+        taps.set_weights([(0.05 * np.random.default_rng(seed).normal(size=w.shape)).astype(np.float32)
+                          for w in taps.get_weights()])
     step, states = arch.step(seq)
     spec = FeatureSpec(mean=-5.0, std=3.0)
-    contract = ModelContract(16000, 256, 32, 64, features=spec, architecture="gru",
+    contract = ModelContract(16000, 256, 32, 64, features=spec, architecture=name, **arch.output_spec(),
                              states=tuple(StatePair(s.input, s.output, s.shape) for s in states))
     rng = np.random.default_rng(seed)
     calib = []
@@ -113,9 +137,15 @@ def main(argv=None) -> int:
     p.add_argument("--units", type=int, default=144, help="GRU units of the built model (default 144)")
     p.add_argument("--input-units", type=int, default=144)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--output", choices=("real", "complex", "deep-filter"), default="real",
+                   help="output kind of the built model (default real; deep-filter: gru-df, --df-order taps on --df-bins bins)")
+    p.add_argument("--df-order", type=int, default=3)
+    p.add_argument("--df-bins", type=int, default=80)
     p.add_argument("--hops", type=int, default=5000, help="timed hops per loop (default 5000)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the loops (default 3)")
     p.add_argument("--no-xnnpack", action="store_true", help="builtin kernels without the XNNPACK delegate")
+    p.add_argument("--baseline", help="another contract-carrying .tflite model whose fused step is timed alongside")
+    p.add_argument("--dtln", help="DTLN's model folder (e.g. ../shared/peers/dtln): time DTLN quantized's block alongside")
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
 
@@ -127,7 +157,8 @@ def main(argv=None) -> int:
     if args.model:
         model, params = Path(args.model).read_bytes(), None
     else:
-        model, params = build_gru_int8(args.units, args.input_units, args.layers)
+        model, params = build_gru_int8(args.units, args.input_units, args.layers, output=args.output,
+                                       df_order=args.df_order, df_bins=args.df_bins)
     enh = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack)
     unfused = StreamingEnhancer.from_model(model, num_threads=1, xnnpack=not args.no_xnnpack, fused=False)
     old = StreamingEnhancer(enh.contract, set_tensor_separator(model), fused=False)
@@ -142,6 +173,22 @@ def main(argv=None) -> int:
     loops = {"step": enh.process_hop, "step_unfused": unfused.process_hop, "step_copy": old.process_hop,
              "invoke": interp.invoke, "framing": passthrough.process_hop}
     loops = {k: (fn if k == "invoke" else functools.partial(fn, hop)) for k, fn in loops.items()}
+    baseline = None
+    if args.baseline:
+        baseline = StreamingEnhancer.from_model(Path(args.baseline).read_bytes(), num_threads=1,
+                                                xnnpack=not args.no_xnnpack)
+        if baseline.contract.hop_samples != enh.contract.hop_samples:
+            raise SystemExit("bench_runtime: --baseline has another hop size")
+        loops["baseline_step"] = functools.partial(baseline.process_hop, hop)
+        loops["baseline_invoke"] = baseline.separator.interpreter.invoke
+    dtln = None
+    if args.dtln:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from dtln_runner import BLOCK_SHIFT_SAMPLES, DTLN
+
+        dtln = DTLN(args.dtln, quantized=True, num_threads=1, xnnpack=not args.no_xnnpack)
+        block = (0.05 * np.random.default_rng(2).normal(size=BLOCK_SHIFT_SAMPLES)).astype(np.float32)
+        loops["dtln_quantized"] = functools.partial(dtln.process_block, block)
     samples = {k: [] for k in loops}
     cpu = {k: [] for k in loops}
     for _ in range(args.rounds):  # interleave so drifts in machine load hit all loops alike
@@ -166,6 +213,7 @@ def main(argv=None) -> int:
         "cpus": os.cpu_count(),
         "pinned_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "model_bytes": len(model), "parameters": params, "hop_us": hop_us,
+        "mask_kind": enh.contract.mask_kind, "mask_size": enh.contract.mask_size,
         "latency_ms": enh.latency_ms, "xnnpack": not args.no_xnnpack,
         "timings": res,
         "step_minus_invoke_mean_us": rest,
@@ -186,7 +234,29 @@ def main(argv=None) -> int:
         "ratio_step_mean_to_target": step["mean_us"] / TARGET_MEAN_US,
         "ratio_step_p99_to_target": step["p99_us"] / TARGET_P99_US,
         "ratio_step_mean_to_hop": step["mean_us"] / hop_us,
+        "ratio_step_p99_to_hop": step["p99_us"] / hop_us,
+        "target_step_p99_hop_fraction": TARGET_P99_HOP_FRACTION,
+        "step_p99_met": step["p99_us"] <= TARGET_P99_HOP_FRACTION * hop_us,
+        "fused_inlined_baseline": list(baseline.process_hop.inlined) if baseline is not None else None,
+        "baseline_model": args.baseline, "dtln": args.dtln,
     }
+    rate = enh.contract.sample_rate_hz
+    per_s = {"step": rate / enh.contract.hop_samples, "invoke": rate / enh.contract.hop_samples}
+    if baseline is not None:
+        per_s["baseline_step"] = per_s["baseline_invoke"] = rate / baseline.contract.hop_samples
+    if dtln is not None:
+        per_s["dtln_quantized"] = dtln.rate_hz / BLOCK_SHIFT_SAMPLES
+    # ms of compute per second of audio: calls per second x us per call / 1000
+    audio = {k: {"calls_per_s": n, "wall_ms_per_s": n * res[k]["mean_us"] / 1000.0,
+                 "cpu_ms_per_s": n * res[k]["cpu_mean_us"] / 1000.0} for k, n in per_s.items()}
+    summary["per_audio_s"] = audio
+    if baseline is not None:  # the step minus its invoke, for each model: where a difference lies
+        summary["baseline_step_minus_invoke_cpu_mean_us"] = (res["baseline_step"]["cpu_mean_us"]
+                                                             - res["baseline_invoke"]["cpu_mean_us"])
+    for ref in ("baseline_step", "dtln_quantized"):
+        if ref in audio:
+            summary[f"ratio_step_to_{ref}_per_audio_s"] = audio["step"]["wall_ms_per_s"] / audio[ref]["wall_ms_per_s"]
+            summary[f"ratio_step_to_{ref}_per_audio_s_cpu"] = audio["step"]["cpu_ms_per_s"] / audio[ref]["cpu_ms_per_s"]
     print(f"model: {len(model) / 1024:.1f} kB" + (f", {params} parameters" if params else "")
           + f", hop {hop_us:.0f} us, latency {enh.latency_ms:.2f} ms, xnnpack {'on' if not args.no_xnnpack else 'off'}, "
           f"{args.rounds}x{args.hops} hops per loop, one core")
@@ -209,6 +279,18 @@ def main(argv=None) -> int:
     print(f"ratios: step/invoke {summary['ratio_step_to_invoke']:.2f}; step mean/target(100us) "
           f"{summary['ratio_step_mean_to_target']:.2f}; step p99/target(200us) {summary['ratio_step_p99_to_target']:.2f}; "
           f"step mean/hop {summary['ratio_step_mean_to_hop']:.3f}")
+    print(f"step p99/hop {summary['ratio_step_p99_to_hop']:.3f} (target <= {TARGET_P99_HOP_FRACTION:.2f}: "
+          f"{'met' if summary['step_p99_met'] else 'not met'})")
+    print("per second of audio (ms/s, wall / CPU): " + "; ".join(
+        f"{k} {v['wall_ms_per_s']:.2f} / {v['cpu_ms_per_s']:.2f}" for k, v in audio.items()))
+    if baseline is not None:
+        print(f"  CPU: step - invoke {rest_cpu:.1f} us vs the baseline's "
+              f"{summary['baseline_step_minus_invoke_cpu_mean_us']:.1f} us; invoke {inv['cpu_mean_us']:.1f} vs "
+              f"{res['baseline_invoke']['cpu_mean_us']:.1f} us")
+    for ref in ("baseline_step", "dtln_quantized"):
+        if ref in audio:
+            print(f"  step / {ref} per second of audio: {summary[f'ratio_step_to_{ref}_per_audio_s']:.2f} wall, "
+                  f"{summary[f'ratio_step_to_{ref}_per_audio_s_cpu']:.2f} CPU")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0
