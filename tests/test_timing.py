@@ -19,6 +19,14 @@ def test_time_loop_measures_a_known_sleep():
     assert np.all(ns >= 2_000_000)  # never shorter than the sleep (perf_counter is monotonic)
 
 
+def test_time_loop_reads_the_clock_it_is_given():
+    ticks = iter(range(0, 10 ** 6, 7))  # a clock that advances 7 ns per read
+    calls = []
+    ns = time_loop(lambda: calls.append(1), 5, warmup=2, clock=lambda: next(ticks))
+    assert len(calls) == 7
+    np.testing.assert_array_equal(ns, [7] * 5)
+
+
 def test_stats_are_in_microseconds():
     ns = np.array([1000, 2000, 3000, 4000, 100000], np.int64)
     s = timing_stats(ns)
