@@ -251,7 +251,9 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
       codes by byte copies and one table take (:meth:`~hearsep.runtime.outputs.DeepFilter.code_reader`),
       then the flat products of its ``apply_expanded``; the deep filter's history is pushed on
       every hop, bypass included, into the :class:`~hearsep.runtime.outputs.DeepFilter`'s own
-      store and position (so ``reset`` and the stage-by-stage method stay interchangeable).
+      store and position (so ``reset`` and the stage-by-stage method stay interchangeable); the
+      analysis writes the spectrum straight into the store's newest slot (the STFT's own
+      spectrum buffer is then not written: nothing reads it between hops).
 
     Anything else runs through its object's method from inside the closure (an FFT synthesis, a
     float model, a custom separator, the chain); ``step.inlined``
@@ -315,7 +317,11 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
         (cdst0, csrc0), (cdst1, csrc1) = (code_copies + [(None, None)])[:2]  # blocks: gains + taps, or one
         spectrum_rev = spectrum[::-1]
     if deep:
-        frame_slots, windows, df_top = output.frame_slots, output.windows, output.top
+        # each slot's X block as the analysis output for that hop (flat and (2, bins)), its Xs
+        # block, and X with its rows swapped: the spectrum lives in the history, no copy
+        slot_views = [(x, x.reshape(spectrum.shape), xs, x.reshape(spectrum.shape)[::-1])
+                      for x, xs in output.frame_slots]
+        windows, df_top = output.windows, output.top
         move_dst, move_src = output.move_dst, output.move_src
         taps, gains, products, ones = output.taps, output.gains, output.products, output.ones
         gain_products, tap_products = output.gain_products, output.tap_products
@@ -345,27 +351,29 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
             k = 0
         hop_views[k][:] = hop_block
         stft._k = k
-        if analysis_dft:
-            dot(matrix_a, frame_views[k], spectrum_flat)
-        else:
-            multiply(frame_views[k], window, windowed)
-            fft()  # windowed -> stft._complex
-            spectrum[...] = cplx_rows
-        if deep:  # DeepFilter.push: the newest frame one slot lower, [X; Xs]
+        if deep:  # DeepFilter.push: the newest frame one slot lower, [X; Xs]; the analysis writes X there
             p = output.pos - 1
             if p < 0:
                 move_dst[...] = move_src
                 p = df_top
             output.pos = p
-            x_slot, xs_slot = frame_slots[p]
-            x_slot[:] = spectrum_flat
-            xs_slot[...] = spectrum_rev
-        if enh.bypass:
-            masked[:] = spectrum
-            if skip is not None:
-                skip(spectrum)  # a deep filter keeps its frame history
+            spec_flat, spec, xs_slot, spec_rev = slot_views[p]
         else:
-            multiply(spectrum_flat, spectrum_flat, squares)
+            spec_flat, spec = spectrum_flat, spectrum
+        if analysis_dft:
+            dot(matrix_a, frame_views[k], spec_flat)
+        else:
+            multiply(frame_views[k], window, windowed)
+            fft()  # windowed -> stft._complex
+            spec[...] = cplx_rows
+        if deep:
+            xs_slot[...] = spec_rev
+        if enh.bypass:
+            masked[:] = spec
+            if skip is not None:
+                skip(spec)  # a deep filter keeps its frame history
+        else:
+            multiply(spec_flat, spec_flat, squares)
             add(sq_re, sq_im, power)
             add(power, eps, power)
             log10(power, features)
@@ -395,20 +403,20 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
             else:
                 mask = separate(features, True) if prescaled else separate(features)
             if real_table:
-                multiply(spectrum_flat, gain_flat, masked_flat)
+                multiply(spec_flat, gain_flat, masked_flat)
             elif deep:  # DeepFilter.apply_expanded
-                multiply(spectrum_flat, gains, gain_products)
+                multiply(spec_flat, gains, gain_products)
                 multiply(taps, windows[p], tap_products)
                 dot(ones, products, masked_flat)
             elif cmask:  # ComplexMask.apply_expanded
-                cm_x[:] = spectrum_flat
+                cm_x[:] = spec_flat
                 cm_xs[...] = spectrum_rev
                 multiply(expanded, cm_frames, cm_products)
                 add(cm_p0, cm_p1, masked_flat)
             else:
-                apply(spectrum, mask, masked)
+                apply(spec, mask, masked)
         if chain_spectrum is not None:
-            chain_spectrum(spectrum, masked)
+            chain_spectrum(spec, masked)
         if ola_inline:
             dot(matrix_s, masked_flat, tail)
             add(ola_row, seg0, hop_out)
