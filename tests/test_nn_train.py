@@ -6,7 +6,7 @@ import pytest
 from hearsep.cli import main as cli
 from hearsep.errors import ConfigError
 from hearsep.model.contract import read_contract
-from hearsep.nn.train import TrainConfig, train
+from hearsep.nn.train import TrainConfig, export_int8, train
 from nn_fixtures import write_corpus
 
 
@@ -42,6 +42,9 @@ def test_train_resume_and_artefacts(tmp_path):
     # 50 frames of 2 ms need one 4 s calibration mixture; the card quotes this line
     assert summary["int8_calibration"] == "50 frames: 1 x 4 s training mixtures (no reverb/babble)"
     assert json.loads((run / "summary.json").read_text())["int8_calibration"] == summary["int8_calibration"]
+    # export_int8 re-exports the int8 file from model.keras as the trainer did (the int8 step form)
+    again = export_int8(run, _config(tmp_path / "corpus", run, 4))
+    assert read_contract(again).info == c.info and len(again) == (run / "model.tflite").stat().st_size
 
 
 def test_cli_bad_config(tmp_path, capsys):

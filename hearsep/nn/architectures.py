@@ -1,11 +1,13 @@
 """Separator architectures, chosen by name, each in two forms that share one set of weights.
 
 * ``sequence(bins)``: the training model, features ``[B, T, bins]`` -> mask ``[B, T, bins]`` (causal).
-* ``step(sequence_model)``: the streaming model the runtime runs, built from the *same layer
+* ``step(sequence_model, int8=False)``: the streaming model the runtime runs, built from the *same layer
   objects*: inputs ``features [1, 1, bins]`` and one input per state; outputs ``mask [1, 1, bins]``
-  and ``<state>_out`` per state. Static shapes, batch 1, no while loop, no ``LayerNormalization``
-  and no ``log`` inside (features are normalised outside), so int8 conversion keeps only
-  FULLY_CONNECTED / CONV / LOGISTIC / TANH / MUL / ADD style ops.
+  and ``<state>_out`` per state. ``int8=True`` gives the form exported as full-integer int8 (the
+  GRU state update of :mod:`hearsep.nn.gru_step`; float exports use the default form). Static
+  shapes, batch 1, no while loop, no ``LayerNormalization`` and no ``log`` inside (features are
+  normalised outside), so int8 conversion keeps only FULLY_CONNECTED / CONV / LOGISTIC / TANH /
+  MUL / ADD style ops.
 
 Registered: ``gru`` (Dense -> GRU x L -> Dense(sigmoid), a real mask), ``gru-df`` (the same core
 with a phase-aware head: a complex mask or a deep filter, see :class:`GRUDeepFilter`) and ``tcn``
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 import keras
 
 from hearsep.errors import ConfigError
-from hearsep.nn.qat import gru_cell  # also registers QuantGRUCell for keras.models.load_model
+from hearsep.nn.gru_step import DIFF_RANGE, GRUStepCell
+from hearsep.nn.qat import QuantGRUCell, gru_cell  # also registers QuantGRUCell for keras.models.load_model
 
 FEATURES = "features"
 MASK = "mask"
@@ -47,7 +50,9 @@ class Architecture:
     def sequence(self, bins: int) -> keras.Model:
         raise NotImplementedError
 
-    def step(self, sequence_model: keras.Model) -> tuple[keras.Model, list[StateSpec]]:
+    def step(self, sequence_model: keras.Model, int8: bool = False) -> tuple[keras.Model, list[StateSpec]]:
+        """The step model; ``int8``: the form for full-integer int8 conversion (same weights, same
+        float maths up to the fixed grids it pins; see :mod:`hearsep.nn.gru_step`)."""
         raise NotImplementedError
 
     def output_spec(self) -> dict:
@@ -107,9 +112,11 @@ def _gru_stack(x, p: dict):
     return x
 
 
-def _gru_step_core(sequence_model, p: dict):
+def _gru_step_core(sequence_model, p: dict, int8: bool = False):
     """One frame through the sequence model's encoder and GRU cells (weights shared), state in
-    and out: returns ``(states, feats, state_inputs, x, state_outputs)``."""
+    and out: returns ``(states, feats, state_inputs, x, state_outputs)``. ``int8``: plain cells run
+    as :class:`~hearsep.nn.gru_step.GRUStepCell` with ``h - c`` pinned to
+    :data:`~hearsep.nn.gru_step.DIFF_RANGE` (the int8 export form); QAT cells always run as they are."""
     bins = sequence_model.input_shape[-1]
     states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, p["units"])) for i in range(p["layers"])]
     feats, state_inputs = _step_inputs(bins, states)
@@ -117,7 +124,11 @@ def _gru_step_core(sequence_model, p: dict):
     x = sequence_model.get_layer("encoder")(x)
     outs = {}
     for i, h in enumerate(state_inputs):
-        x, _ = sequence_model.get_layer(f"gru{i}").cell(x, h)
+        cell = sequence_model.get_layer(f"gru{i}").cell
+        if int8 and not isinstance(cell, QuantGRUCell):
+            x = GRUStepCell(cell, DIFF_RANGE, name=f"gru{i}_step")(x, h)
+        else:
+            x, _ = cell(x, h)
         outs[states[i].output] = x
     return states, feats, state_inputs, x, outs
 
@@ -147,10 +158,10 @@ class GRUMask(Architecture):
         mask = keras.layers.Dense(bins, activation="sigmoid", name=MASK)(x)
         return keras.Model(x_in, mask, name="gru_sequence")
 
-    def step(self, sequence_model: keras.Model):
+    def step(self, sequence_model: keras.Model, int8: bool = False):
         p = self.params
         bins = sequence_model.input_shape[-1]
-        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p)
+        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p, int8)
         mask = keras.layers.Reshape((1, bins), name="unsqueeze")(sequence_model.get_layer(MASK)(x))
         model = keras.Model([feats, *state_inputs], {MASK: mask, **outs}, name="gru_step")
         return model, states
@@ -223,10 +234,10 @@ class GRUDeepFilter(GRUMask):
         x = _gru_stack(x, p)
         return keras.Model(x_in, self._head(x, bins), name="gru_df_sequence")
 
-    def step(self, sequence_model: keras.Model):
+    def step(self, sequence_model: keras.Model, int8: bool = False):
         p = self.params
         bins = sequence_model.input_shape[-1]
-        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p)
+        states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p, int8)
         head = {name: sequence_model.get_layer(name) for name in (MASK, "df_taps")}
         y = self._head(x, bins, head)
         mask = keras.layers.Reshape((1, y.shape[-1]), name="unsqueeze")(y)
@@ -267,7 +278,7 @@ class TCNMask(Architecture):
         mask = keras.layers.Dense(bins, activation="sigmoid", name=MASK)(x)
         return keras.Model(x_in, mask, name="tcn_sequence")
 
-    def step(self, sequence_model: keras.Model):
+    def step(self, sequence_model: keras.Model, int8: bool = False):
         p = self.params
         bins = sequence_model.input_shape[-1]
         states = [StateSpec(f"state_{i}", f"state_{i}_out", (1, self._history(i), p["channels"]))

@@ -523,7 +523,8 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
            report: Callable[[dict], None]) -> dict:
     """Write ``model.keras``, ``model_float.tflite``, ``model.tflite`` (int8) and ``summary.json``.
     A QAT model (``qat = true``) is exported in float from its :func:`~hearsep.nn.architectures.float_twin`
-    and in int8 from itself (its FakeQuant ranges become the int8 ranges of those tensors)."""
+    and in int8 from itself (its FakeQuant ranges become the int8 ranges of those tensors). The int8
+    file is converted from ``arch.step(model, int8=True)`` (:mod:`hearsep.nn.gru_step`)."""
     from hearsep.quantize.convert import convert
 
     run = Path(cfg.run_dir)
@@ -532,7 +533,7 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
         model.save(tmp)
     from hearsep.nn.architectures import float_twin
 
-    step_model, states = arch.step(model)
+    step_model, states = arch.step(model, int8=True)  # the int8 form (hearsep.nn.gru_step)
     float_arch, float_model = float_twin(arch, model)  # a QAT model's float reference: no fake quant
     float_step, _ = float_arch.step(float_model)
     contract = contract_for(cfg, spec, states, info={"params": params, "train_steps": state["step"],
@@ -547,7 +548,7 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     calib = calibration_features(cfg, spec)
     n_seq = len(calib)
     int8_bytes = convert(step_model, contract, "int8", calibration_features=calib,
-                         max_calibration_frames=t_cfg.calibration_frames)
+                         max_calibration_frames=t_cfg.calibration_frames)  # as export_int8 does
     write_bytes(run / "model.tflite", int8_bytes)
     report({"event": "exported", "file": str(run / "model.tflite"), "bytes": len(int8_bytes)})
 
@@ -571,20 +572,56 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     return summary
 
 
-def evaluate_tflite(cfg: TrainConfig, models: dict[str, bytes], mixtures: int, segment_s: float) -> dict:
+def export_int8(folder: str | Path, recipe: "str | Path | TrainConfig | None" = None) -> bytes:
+    """The full-integer int8 TFLite of a trained model folder (``model.keras`` + ``model.contract.json``,
+    a run folder or a shipped ``models/NAME``), converted as :func:`export` converts it: from
+    ``arch.step(model, int8=True)`` (:mod:`hearsep.nn.gru_step`), calibrated on
+    :func:`calibration_features` of ``recipe`` (a TOML path or a :class:`TrainConfig`; default: the
+    folder's ``recipe.toml``), contract info
+    from the sidecar (without ``model_params``). Returns the bytes; writes nothing."""
+    from hearsep.model.contract import ModelContract
+    from hearsep.nn import architectures
+    from hearsep.quantize.convert import convert, import_tensorflow
+
+    _, keras = import_tensorflow()
+    folder = Path(folder)
+    if isinstance(recipe, TrainConfig):
+        cfg = dataclasses.replace(recipe)
+    else:
+        cfg = TrainConfig.from_toml(Path(recipe) if recipe else folder / "recipe.toml")
+    sidecar = ModelContract.from_json((folder / "model.contract.json").read_text())
+    params = dict(sidecar.info.get("model_params", {}))
+    arch = architectures.get(sidecar.architecture, **params)
+    model = keras.models.load_model(folder / "model.keras", compile=False)
+    step_model, states = arch.step(model, int8=True)
+    cfg.model = dataclasses.replace(cfg.model, architecture=sidecar.architecture, params=params)
+    info = {k: v for k, v in sidecar.info.items() if k != "model_params"}
+    contract = contract_for(cfg, sidecar.features, states, info=info)
+    return convert(step_model, contract, "int8", calibration_features=calibration_features(cfg, sidecar.features),
+                   max_calibration_frames=cfg.train.calibration_frames)
+
+
+def evaluate_tflite(cfg: TrainConfig, models: dict[str, bytes], mixtures: int, segment_s: float,
+                    pesq: bool = False) -> dict:
     """SI-SDRi of each TFLite model on the same ``mixtures`` dev mixtures, run by the runtime itself
-    (:class:`~hearsep.runtime.enhancer.StreamingEnhancer`, hop by hop, output time-aligned)."""
-    from hearsep.eval.metrics import si_sdr_db
+    (:class:`~hearsep.runtime.enhancer.StreamingEnhancer`, hop by hop, output time-aligned).
+    ``pesq``: also ``pesq_mean``, wideband PESQ of the same outputs (:func:`hearsep.eval.metrics.pesq_wb`;
+    NaN items, where PESQ finds no speech, are skipped)."""
+    from hearsep.eval.metrics import pesq_wb, si_sdr_db
     from hearsep.runtime.enhancer import StreamingEnhancer, enhance_signal
 
     gen = dev_generator(cfg, segment_s, seed=cfg.train.seed + 7)
     pairs = [gen.example(i) for i in range(mixtures)]
     out = {"mixtures": mixtures, "segment_s": segment_s, "snr_db": list(cfg.data.dev_snr_db)}
     for name, blob in models.items():
-        gains = []
+        gains, scores = [], []
         for m in pairs:
             y = enhance_signal(StreamingEnhancer.from_model(blob), m.mixture)
             gains.append(si_sdr_db(y, m.target) - si_sdr_db(m.mixture, m.target))
+            if pesq:
+                scores.append(pesq_wb(m.target, y, cfg.data.mix.sample_rate_hz))
         out[name] = {"si_sdri_db_mean": float(np.mean(gains)), "si_sdri_db_median": float(np.median(gains))}
+        if pesq:
+            out[name]["pesq_mean"] = float(np.nanmean(scores))
     out["input_si_sdr_db_mean"] = float(np.mean([si_sdr_db(m.mixture, m.target) for m in pairs]))
     return out

@@ -98,7 +98,8 @@ def quantize(model_path: str | Path, modes: list[str], outputs: dict[str, Path],
     convert_s: dict[str, float] = {}
     for mode in dict.fromkeys(["float32", *modes]):  # float32 first: the reference
         t0 = time.perf_counter()
-        blobs[mode] = convert(loaded.step_model, contract, mode,
+        source = loaded.int8_step_model if mode == "int8" and loaded.int8_step_model is not None else loaded.step_model
+        blobs[mode] = convert(source, contract, mode,
                               calib_features if mode in INTEGER_MODES else None, max_calibration_frames=frames)
         convert_s[mode] = time.perf_counter() - t0
         say(f"converted {mode} in {convert_s[mode]:.1f} s ({len(blobs[mode]) / 1024:.1f} kB)")

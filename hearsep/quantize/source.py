@@ -32,6 +32,9 @@ class LoadedModel:
     contract_source: str
     built_from: str  # "step model" or "sequence model via architecture 'gru'"
     path: Path
+    #: the form converted to full-integer int8 (``Architecture.step(model, int8=True)``) when the
+    #: step model was built from a sequence model; ``None``: ``step_model`` is converted as it is
+    int8_step_model: object | None = None
 
 
 def sidecar_path(model_path: str | Path) -> Path:
@@ -117,10 +120,11 @@ def load_model(path: str | Path, contract_path: str | Path | None = None) -> Loa
     arch = architectures.get(name, **params)
     try:
         step, states = arch.step(model)
+        int8_step, _ = arch.step(model, int8=True)
     except (ValueError, KeyError) as exc:
         raise QuantizationError(f"cannot build the {name} step model from {path}: {exc}") from None
     got = tuple((s.input, s.output, tuple(s.shape)) for s in states)
     want = tuple((s.input, s.output, tuple(s.shape)) for s in contract.states)
     if got != want:
         raise QuantizationError(f"step model states {got} differ from the contract's {want} ({where})")
-    return LoadedModel(step, contract, where, f"sequence model via architecture {name!r}", path)
+    return LoadedModel(step, contract, where, f"sequence model via architecture {name!r}", path, int8_step)
