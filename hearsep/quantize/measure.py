@@ -107,3 +107,82 @@ def compare(reference: ModelRun, run: ModelRun, ref_scores: dict, run_scores: di
         a, b = run_scores.get(key), ref_scores.get(key)
         out[f"delta_{key}"] = None if a is None or b is None else float(a - b)
     return out
+
+
+def _state_trace(model: bytes, contract: ModelContract, features: np.ndarray):
+    """One feature sequence ``[T, bins]`` through ``model`` (signature runner, state carried as the
+    runtime carries it: raw codes when in/out quantization agree, else dequantize/requantize).
+    Returns ``(states [T, sum units], masks [T, mask_size], held [T, sum units] bool)`` in float;
+    ``held``: the state's stored codes did not change in that frame."""
+    from hearsep.runtime.interpreter import load_interpreter
+
+    runner = load_interpreter(model, num_threads=1, xnnpack=False).get_signature_runner(contract.signature)
+    ins, outs = runner.get_input_details(), runner.get_output_details()
+
+    def to_tensor(x, d):
+        if d["dtype"] == np.float32:
+            return x.astype(np.float32)
+        scale, zp = d["quantization"]
+        lim = np.iinfo(d["dtype"])
+        return np.clip(np.round(x / scale) + zp, lim.min, lim.max).astype(d["dtype"])
+
+    def to_float(x, d):
+        if d["dtype"] == np.float32:
+            return x.astype(np.float32)
+        scale, zp = d["quantization"]
+        return (x.astype(np.float32) - zp) * scale
+
+    state = {s.input: to_tensor(np.zeros(s.shape, np.float32), ins[s.input]) for s in contract.states}
+    hs, ms, held = [], [], []
+    for t in range(features.shape[0]):
+        out = runner(**{contract.features_input: to_tensor(features[t].reshape(1, 1, -1), ins[contract.features_input])},
+                     **state)
+        new = {}
+        for s in contract.states:
+            same = ins[s.input]["dtype"] == outs[s.output]["dtype"] and \
+                ins[s.input]["quantization"] == outs[s.output]["quantization"]
+            new[s.input] = out[s.output] if same else to_tensor(to_float(out[s.output], outs[s.output]), ins[s.input])
+        held.append(np.concatenate([(new[s.input] == state[s.input]).ravel() for s in contract.states]))
+        state = new
+        hs.append(np.concatenate([to_float(out[s.output], outs[s.output]).ravel() for s in contract.states]))
+        ms.append(to_float(out[contract.mask_output], outs[contract.mask_output]).ravel())
+    return np.array(hs), np.array(ms), np.array(held)
+
+
+def state_drift(reference: bytes, model: bytes, contract: ModelContract, sequences: list[np.ndarray],
+                frames_per_bucket: int = 500) -> dict:
+    """How far ``model``'s recurrent state and mask drift from ``reference``'s (e.g. int8 from float)
+    when both run the same feature sequences ``[T, bins]`` from zero state, frame by frame.
+
+    Returns ``state_rmse`` and ``mask_rmse`` (all frames, units and sequences), ``state_rmse_by_bucket``
+    (RMSE over frames ``[k * frames_per_bucket, (k + 1) * frames_per_bucket)``: 1 s at a 2 ms hop),
+    ``state_mean_error`` (bias), and the fractions of (frame, unit) where the model's stored state
+    codes did not change (``held_fraction``) and where they did not change although the reference
+    state moved by at least half of the model's state step (``held_while_reference_moved``).
+    """
+    from hearsep.runtime.interpreter import load_interpreter
+
+    outs = load_interpreter(model, num_threads=1, xnnpack=False).get_signature_runner(
+        contract.signature).get_output_details()
+    steps = np.concatenate([np.full(int(np.prod(s.shape)), outs[s.output]["quantization"][0] or 0.0)
+                            for s in contract.states])
+    err, merr, held, missed = [], [], [], []
+    for seq in sequences:
+        seq = np.asarray(seq, np.float32)
+        h_ref, m_ref, _ = _state_trace(reference, contract, seq)
+        h, m, hold = _state_trace(model, contract, seq)
+        err.append(h - h_ref)
+        merr.append(m - m_ref)
+        held.append(hold)
+        moved = np.abs(np.diff(np.vstack([np.zeros_like(h_ref[:1]), h_ref]), axis=0)) >= steps / 2
+        missed.append(hold & moved)
+    T = min(e.shape[0] for e in err)
+    e = np.stack([x[:T] for x in err])
+    by_bucket = [float(np.sqrt(np.mean(e[:, k:k + frames_per_bucket] ** 2))) for k in range(0, T, frames_per_bucket)]
+    return {"sequences": len(sequences), "frames": int(sum(x.shape[0] for x in err)),
+            "state_rmse": float(np.sqrt(np.mean(np.concatenate(err) ** 2))),
+            "state_mean_error": float(np.mean(np.concatenate(err))),
+            "state_rmse_by_bucket": by_bucket, "frames_per_bucket": frames_per_bucket,
+            "mask_rmse": float(np.sqrt(np.mean(np.concatenate(merr) ** 2))),
+            "held_fraction": float(np.mean(np.concatenate(held))),
+            "held_while_reference_moved": float(np.mean(np.concatenate(missed)))}
