@@ -19,6 +19,7 @@ by hop). ``int8`` is converted from the int8 step form the trainer exports
 (``arch.step(model, int8=True)``, :mod:`hearsep.nn.gru_step`); ``--plain-int8`` adds ``int8_plain``,
 the same model converted from the default step form (the graph before that form existed).
 ``--pesq`` adds wideband PESQ per mode (:func:`hearsep.eval.metrics.pesq_wb`, same outputs).
+``--dev-seed-offset K`` scores another set of dev mixtures (seed ``train.seed + K``).
 ``--drift N`` adds, for each integer mode, how its state and mask drift from float32's over the
 first N of those dev mixtures (:func:`hearsep.quantize.measure.state_drift`).
 Prints one JSON object (and writes it with ``--json``): SI-SDRi (and PESQ) mean per mode and each
@@ -51,18 +52,18 @@ def _recipe(folder: Path, given: str | None) -> Path:
     raise SystemExit(f"int8_gap: no recipe for {folder} (give --recipe)")
 
 
-def _dev_features(cfg, contract, count: int) -> list:
+def _dev_features(cfg, contract, count: int, seed_offset: int) -> list:
     """Features of the first ``count`` mixtures :func:`hearsep.nn.train.evaluate_tflite` scores."""
     from hearsep.nn.train import dev_generator
     from hearsep.quantize.calibration import EvalItem, feature_sequences
 
-    gen = dev_generator(cfg, cfg.train.eval_segment_s, seed=cfg.train.seed + 7)
+    gen = dev_generator(cfg, cfg.train.eval_segment_s, seed=cfg.train.seed + seed_offset)
     items = [EvalItem(str(i), gen.example(i).mixture, None, contract.sample_rate_hz) for i in range(count)]
     return feature_sequences(items, contract)
 
 
 def measure(folder: Path, recipe: Path, mixtures: int, pesq: bool = False, plain_int8: bool = False,
-            drift: int = 0) -> dict:
+            drift: int = 0, seed_offset: int = 7) -> dict:
     from hearsep.model.contract import ModelContract
     from hearsep.nn import architectures
     from hearsep.nn.train import TrainConfig, calibration_features, contract_for, evaluate_tflite
@@ -88,9 +89,10 @@ def measure(folder: Path, recipe: Path, mixtures: int, pesq: bool = False, plain
         source = step if mode == "int8" else (arch.step(model)[0] if mode == "int8_plain" else float_step)
         blobs[mode] = convert(source, contract, "int8" if mode == "int8_plain" else mode, calibration_features=calib,
                               max_calibration_frames=cfg.train.calibration_frames)
-    ev = evaluate_tflite(cfg, blobs, mixtures, cfg.train.eval_segment_s, pesq=pesq)
+    ev = evaluate_tflite(cfg, blobs, mixtures, cfg.train.eval_segment_s, pesq=pesq, seed_offset=seed_offset)
     si = {mode: round(ev[mode]["si_sdri_db_mean"], 3) for mode in modes}
-    out = {"model": str(folder), "recipe": str(recipe), "mixtures": mixtures, "segment_s": ev["segment_s"],
+    out = {"model": str(folder), "recipe": str(recipe), "mixtures": mixtures, "dev_seed_offset": seed_offset,
+           "segment_s": ev["segment_s"],
            "snr_db": ev["snr_db"], "si_sdri_db_mean": si,
            "gap_to_float_db": {mode: round(si[mode] - si["float32"], 3) for mode in modes if mode != "float32"}}
     if pesq:
@@ -100,7 +102,7 @@ def measure(folder: Path, recipe: Path, mixtures: int, pesq: bool = False, plain
     if drift:
         from hearsep.quantize.measure import state_drift
 
-        feats = _dev_features(cfg, contract, drift)
+        feats = _dev_features(cfg, contract, drift, seed_offset)
         out["drift_vs_float32"] = {mode: {k: (round(v, 5) if isinstance(v, float) else
                                               [round(x, 5) for x in v] if isinstance(v, list) else v)
                                           for k, v in state_drift(blobs["float32"], blobs[mode], contract, feats).items()}
@@ -119,6 +121,8 @@ def main(argv=None) -> int:
                    help="also int8_plain: int8 converted from the default step form (the graph before the int8 form)")
     p.add_argument("--drift", type=int, default=0, metavar="N",
                    help="also the state/mask drift of the integer modes from float over the first N mixtures")
+    p.add_argument("--dev-seed-offset", type=int, default=7, metavar="K",
+                   help="score the dev mixtures of seed train.seed + K (default 7: the trainer's evaluation set)")
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args(argv)
     folder = Path(args.folder)
@@ -127,7 +131,8 @@ def main(argv=None) -> int:
         return 2
     try:
         tomllib.loads(_recipe(folder, args.recipe).read_text())
-        out = measure(folder, _recipe(folder, args.recipe), args.mixtures, args.pesq, args.plain_int8, args.drift)
+        out = measure(folder, _recipe(folder, args.recipe), args.mixtures, args.pesq, args.plain_int8, args.drift,
+                      args.dev_seed_offset)
     except Exception as exc:  # one line, no traceback (hearsep errors and file errors alike)
         print(f"int8_gap: {exc}", file=sys.stderr)
         return 2

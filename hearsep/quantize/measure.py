@@ -6,6 +6,9 @@
   ``hearsep enhance`` runs it (:class:`StreamingEnhancer`), recording each frame's mask; then
   SI-SDRi / PESQ / STOI (from :mod:`hearsep.eval.metrics`) per model, their deltas against float,
   the mask error (mean / max absolute) and the SNR of the output against the float model's output.
+* :func:`state_drift`: a model's recurrent state and mask against a reference's (e.g. int8 against
+  float) over the same feature sequences: RMSE overall and per second, bias, and how often the
+  stored state codes do not change.
 """
 
 from __future__ import annotations
