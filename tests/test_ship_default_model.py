@@ -104,3 +104,31 @@ def test_bad_inputs_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err == f"ship_default_model: error: {tmp_path / 'norun'} has no model.tflite: not a finished training run\n"
     assert ship.main(["--out", str(tmp_path)]) == 2
     assert "has no summary.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_reexport_int8_rescores_the_new_file_and_keeps_what_it_replaced(folder):
+    from hearsep.errors import HearsepError
+    from hearsep.nn.train import TrainConfig, evaluate_tflite
+
+    recipe = (folder / ship.RECIPE).read_text().replace("calibration_frames = 16000", "calibration_frames = 500")
+    (folder / ship.RECIPE).write_text(recipe)
+    summary = json.loads((folder / "summary.json").read_text())
+    cfg = TrainConfig.from_toml(folder / ship.RECIPE)
+    small = evaluate_tflite(cfg, {"float32": (folder / "model_float.tflite").read_bytes(),
+                                  "int8": (folder / "model.tflite").read_bytes()}, 2, 1.0)
+    summary["eval"].update(small)  # a 2-mixture evaluation stands in for the trainer's 100
+    (folder / "summary.json").write_text(json.dumps(summary))
+    before = (folder / "model.tflite").read_bytes()
+    after = ship.reexport_int8(folder)
+    assert after["int8_export"]["replaced_int8_eval"] == small["int8"]
+    assert after["eval"]["int8"] != small["int8"] and (folder / "model.tflite").read_bytes() != before
+    assert json.loads((folder / "summary.json").read_text()) == after
+    assert "int8 export (" in ship.render_card(folder)
+    # scored on other mixtures than the stored float figure: refused, nothing written
+    after["eval"]["float32"]["si_sdri_db_mean"] += 0.5
+    (folder / "summary.json").write_text(json.dumps(after))
+    written = (folder / "model.tflite").read_bytes()
+    with pytest.raises(HearsepError, match="not the same set"):
+        ship.reexport_int8(folder)
+    assert (folder / "model.tflite").read_bytes() == written
