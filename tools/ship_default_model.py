@@ -124,7 +124,8 @@ def check_inputs(run: Path | None, bench: Path | None, runtime: Path | None = No
         raise ConfigError(f"--runtime-bench {runtime}: no such file (write it with tools/bench_runtime.py --json FILE)")
 
 
-def ship(run: Path | None, out: Path, bench: Path | None, measure: bool, runtime: Path | None = None) -> None:
+def ship(run: Path | None, out: Path, bench: Path | None, measure: bool, runtime: Path | None = None,
+         reexport: bool = False) -> None:
     """Copy a run's artefacts and recipe into ``out`` (``run`` given), the bench JSON (``bench``
     given), and measure the invokes (``run`` or ``measure``); inputs checked by :func:`check_inputs`."""
     from hearsep.files import write_bytes, write_json
@@ -138,7 +139,9 @@ def ship(run: Path | None, out: Path, bench: Path | None, measure: bool, runtime
         write_bytes(out / BENCH, (bench / BENCH).read_bytes())
     if runtime is not None:
         write_bytes(out / RUNTIME, runtime.read_bytes())
-    if run is not None or measure:
+    if reexport:  # after a run's files are copied: the new int8 file is what gets measured
+        reexport_int8(out)
+    if run is not None or measure or reexport:
         write_json(out / TIMING, measure_invoke(out))
 
 
@@ -445,12 +448,7 @@ def main(argv=None) -> int:
             except OSError as exc:
                 raise HearsepError(f"cannot create {out}: {exc.strerror}") from None
         check_output_path(card_path)
-        ship(run, out, bench, args.measure, runtime)
-        if args.reexport_int8:  # after a run's files are copied; the new int8 file's invokes re-measured
-            from hearsep.files import write_json
-
-            reexport_int8(out)
-            write_json(out / TIMING, measure_invoke(out))
+        ship(run, out, bench, args.measure, runtime, args.reexport_int8)
         for name in ("summary.json", RECIPE, TIMING, "model.tflite", "training_log.csv"):
             if not (out / name).is_file():
                 raise HearsepError(f"{out} has no {name} (ship a run with this tool first)")
