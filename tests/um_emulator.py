@@ -21,6 +21,7 @@ class PtyMeter:
         self.port = os.ttyname(slave)
         self._slave = slave
         self.polls = 0
+        self._stopped = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self):
@@ -39,7 +40,7 @@ class PtyMeter:
                 b = os.read(self.master, 1)
             except OSError:
                 return
-            if not b:
+            if not b or self._stopped:
                 return
             if b != b"\xf0":
                 continue
@@ -54,8 +55,13 @@ class PtyMeter:
             os.write(self.master, frame)
 
     def __exit__(self, *exc):
-        for fd in (self.master, self._slave):
+        # The serving thread must be gone before the master fd is closed: a later PtyMeter's
+        # openpty() reuses the fd number, and a thread still reading it would answer that meter's
+        # polls (a "silent" meter then seemed to answer). Closing the slave ends its read (EIO).
+        self._stopped = True
+        for fd in (self._slave, self.master):
             try:
                 os.close(fd)
             except OSError:
                 pass
+            self._thread.join(timeout=1.0)
