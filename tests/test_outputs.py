@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hearsep.errors import ModelError
-from hearsep.model.contract import CONTRACT_METADATA_NAME, FeatureSpec, ModelContract, embed_contract, read_contract
+from hearsep.model.contract import CONTRACT_FORMAT_VERSION, CONTRACT_METADATA_NAME, FeatureSpec, ModelContract, embed_contract, read_contract
 from hearsep.runtime.enhancer import StreamingEnhancer, enhance_signal
 from hearsep.runtime.outputs import ComplexMask, DeepFilter, mask_output
 from models_for_tests import build_tiny_gru, tiny_contract
@@ -26,8 +26,11 @@ def _signal(n=4800, seed=0):
 
 
 @functools.lru_cache(maxsize=None)
-def _tiny(kind: str):
-    """(sequence model, float32 TFLite bytes) of a tiny architecture with random non-zero taps."""
+def _tiny(kind: str, split: bool = False, mode: str = "float32", tap_gain: float = 1.0):
+    """(sequence model, TFLite bytes) of a tiny architecture with random non-zero taps.
+    ``split``: gains and taps as two outputs (``split_taps``); ``mode``: ``float32`` or ``int8``
+    (calibrated on random features); ``tap_gain`` scales the tap layer's weights (small taps, as
+    trained deep filters have)."""
     import keras
 
     from hearsep.nn import architectures
@@ -36,16 +39,20 @@ def _tiny(kind: str):
 
     keras.utils.set_random_seed(5)
     arch = architectures.get("gru" if KINDS[kind] is None else "gru-df", units=8, input_units=8, layers=1,
-                             **(KINDS[kind] or {}))
+                             **(KINDS[kind] or {}), **({"split_taps": True} if split else {}))
     seq = arch.sequence(129)
     for layer in seq.layers:  # zero-initialised taps would hide the tap maths: randomise every weight
         if layer.weights:
             layer.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype(np.float32)
                                for w in layer.get_weights()])
+    if tap_gain != 1.0:
+        taps = seq.get_layer("df_taps")
+        taps.set_weights([w * tap_gain for w in taps.get_weights()])
     step, states = arch.step(seq)
     contract = ModelContract(16000, 256, 32, 64, features=SPEC, states=tuple(
         StatePair(s.input, s.output, s.shape) for s in states), **arch.output_spec())
-    return seq, convert(step, contract, "float32")
+    calibration = [np.random.default_rng(i).normal(0, 1, (300, 129)).astype(np.float32) for i in range(3)]
+    return seq, convert(step, contract, mode, **({"calibration_features": calibration} if mode == "int8" else {}))
 
 
 def _training_path(seq, contract: ModelContract, x: np.ndarray) -> np.ndarray:
@@ -65,7 +72,7 @@ def _training_path(seq, contract: ModelContract, x: np.ndarray) -> np.ndarray:
 def test_runtime_matches_training_dsp(kind):
     seq, model = _tiny(kind)
     contract = read_contract(model)
-    assert contract.mask_kind == kind and contract.format_version == 2
+    assert contract.mask_kind == kind and contract.format_version == CONTRACT_FORMAT_VERSION
     x = _signal()
     runtime = enhance_signal(StreamingEnhancer.from_model(model), x)
     trained = _training_path(seq, contract, x)
@@ -213,6 +220,9 @@ def test_version_1_contract_still_loads_and_runs():
     (dict(mask_kind="complex", df_order=2), "only to mask kind 'deep-filter'"),
     (dict(mask_kind="complex", format_version=1), "needs format_version 2"),
     (dict(mask_kind="polar"), "unknown mask kind"),
+    (dict(taps_output="df_taps"), "only to mask kinds 'complex' and 'deep-filter'"),
+    (dict(mask_kind="complex", taps_output="df_taps", format_version=2), "needs format_version 3"),
+    (dict(mask_kind="complex", taps_output="mask"), "both 'mask'"),
 ])
 def test_bad_mask_kinds_are_rejected(kwargs, match):
     with pytest.raises(ModelError, match=match):
@@ -224,3 +234,31 @@ def test_mask_size_per_kind():
     assert mask_output(c).unity.shape == (129,)
     assert dataclasses.replace(c, mask_kind="complex").mask_size == 258
     assert dataclasses.replace(c, mask_kind="deep-filter", df_order=3, df_bins=80).mask_size == 129 + 480
+
+
+@pytest.mark.parametrize("kind", ["deep-filter", "complex"])
+def test_split_taps_float_model_runs_as_the_one_tensor_model(kind):
+    """Gains and taps as two outputs (contract taps_output): the runtime joins them into the same mask."""
+    _, one = _tiny(kind)
+    _, two = _tiny(kind, split=True)
+    c = read_contract(two)
+    assert c.taps_output == "df_taps" and c.format_version >= 3 and "taps_output" not in read_contract(one).to_dict()
+    x = _signal()
+    np.testing.assert_allclose(enhance_signal(StreamingEnhancer.from_model(two), x),
+                               enhance_signal(StreamingEnhancer.from_model(one), x), atol=1e-5)
+
+
+def test_split_taps_int8_model_has_two_scales_and_runs():
+    """An int8 model with split taps: the taps tensor gets its own (finer) scale, and the enhancer
+    runs it (the one-tensor int8 fast path would read only the gains) close to the float model.
+    (In int8 TFLite the tanh before the taps has a fixed 1/128 output grid, so the split cannot
+    make the taps finer than tap_scale / 128: see the tap layer in hearsep.nn.architectures.)"""
+    from hearsep.runtime.separator import TFLiteSeparator
+
+    two = _tiny("deep-filter", split=True, mode="int8", tap_gain=0.03)[1]
+    sep = TFLiteSeparator(two)
+    assert sep._taps.info.scale < 0.5 * sep._mask.info.scale
+    x = _signal(4800)
+    y = enhance_signal(StreamingEnhancer.from_model(two), x)
+    y_ref = enhance_signal(StreamingEnhancer.from_model(_tiny("deep-filter", tap_gain=0.03)[1]), x)
+    assert 10 * np.log10(np.sum((y - y_ref) ** 2) / np.sum(y_ref ** 2)) < -20

@@ -21,7 +21,8 @@ from pathlib import Path
 from hearsep.errors import ModelError
 
 CONTRACT_METADATA_NAME = "hearsep.contract"
-CONTRACT_FORMAT_VERSION = 2  # 2 added mask kinds "complex" and "deep-filter" (version-1 files are all "real")
+CONTRACT_FORMAT_VERSION = 3  # 2 added mask kinds "complex" and "deep-filter" (version-1 files are all "real");
+# 3 added ``taps_output`` (a mask's gains and taps as two tensors, each with its own int8 scale)
 
 WINDOW_KINDS = ("asymmetric", "sqrt-hann")
 FEATURE_KINDS = ("log-power",)
@@ -73,6 +74,10 @@ class ModelContract:
       a complex gain per bin (``[re(bins), im(bins)]``); ``deep-filter`` = a gain per bin plus, on
       the lowest ``df_bins`` bins, complex filter taps over the current and ``df_order - 1`` past
       frames (``bins + 2 * df_order * df_bins`` values), as in DeepFilterNet (Schroeter et al. 2022).
+    * ``taps_output`` (format 3, ``complex`` and ``deep-filter`` only; empty: none): the signature
+      name of a second output that holds the mask's values after the first ``bins``, so that
+      ``mask_output`` holds only the gains (``[1, 1, bins]``). Each tensor then has its own int8
+      scale: a gain in [0, 1] and taps of a few hundredths share no good grid.
     * ``states``: recurrent state tensors, each an input/output pair of equal shape.
     """
 
@@ -85,6 +90,7 @@ class ModelContract:
     features_input: str = "features"
     mask_output: str = "mask"
     mask_kind: str = "real"
+    taps_output: str = ""
     df_order: int = 0
     df_bins: int = 0
     states: tuple[StatePair, ...] = ()
@@ -149,12 +155,21 @@ class ModelContract:
                                  f"got df_order={self.df_order} df_bins={self.df_bins}")
         elif self.df_order or self.df_bins:
             raise ModelError(f"contract: df_order/df_bins apply only to mask kind 'deep-filter', not {self.mask_kind!r}")
+        if self.taps_output:
+            if self.mask_kind == "real":
+                raise ModelError("contract: taps_output applies only to mask kinds 'complex' and 'deep-filter'")
+            if self.format_version < 3:
+                raise ModelError(f"contract: taps_output needs format_version 3, not {self.format_version}")
+            if self.taps_output == self.mask_output:
+                raise ModelError(f"contract: taps_output and mask_output are both {self.mask_output!r}")
         self.features.validate()
         return self
 
     # ---- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        if not self.taps_output:
+            del d["taps_output"]  # one mask tensor: the file reads as format 2 did
         d["states"] = [dict(input=s.input, output=s.output, shape=list(s.shape)) for s in self.states]
         return d
 

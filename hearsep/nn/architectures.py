@@ -28,6 +28,7 @@ from hearsep.nn.qat import QuantGRUCell, gru_cell  # also registers QuantGRUCell
 
 FEATURES = "features"
 MASK = "mask"
+TAPS = "df_taps"  # the taps output of a split deep-filter or complex head (contract taps_output)
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,18 @@ class GRUDeepFilter(GRUMask):
     * ``complex``: a complex ratio mask ``[g + tap_scale * tanh(a), tap_scale * tanh(b)]``.
 
     The gain layer is called ``mask`` as in ``gru``, and the tap layer starts at zero, so a ``gru``
-    model's weights (``model.init_from``) give exactly the real-mask model at step 0. Gains and
-    taps are concatenated into one output tensor (one int8 scale; taps stay within +-tap_scale).
+    model's weights (``model.init_from``) give exactly the real-mask model at step 0. The sequence
+    model concatenates gains and taps (the contract's layout). The step model does too, unless
+    ``split_taps``: then its ``mask`` output holds the first ``bins`` values (the gains; for
+    ``complex`` the real parts) and ``df_taps`` the rest (contract ``taps_output``), so int8 gives
+    each its own scale: one shared scale is set by the taps' +-tap_scale range and cost a
+    deep-filter model 1.8 dB SI-SDRi (tools/results/gru-df-head_2026-12-02/README.md). Only the
+    exported step graph changes: a model trained without it can be exported with it.
     """
 
     name = "gru-df"
     defaults = {"units": 128, "input_units": 128, "layers": 2, "output": "deep-filter", "df_order": 3,
-                "df_bins": 80, "tap_scale": 0.5, "qat": False}
+                "df_bins": 80, "tap_scale": 0.5, "qat": False, "split_taps": False}
 
     def _check(self, bins: int) -> None:
         p = self.params
@@ -205,16 +211,18 @@ class GRUDeepFilter(GRUMask):
 
     def output_spec(self) -> dict:
         p = self.params
+        taps = {"taps_output": TAPS} if p["split_taps"] else {}
         if p["output"] == "complex":
-            return {"mask_kind": "complex", "df_order": 0, "df_bins": 0}
-        return {"mask_kind": "deep-filter", "df_order": int(p["df_order"]), "df_bins": int(p["df_bins"])}
+            return {"mask_kind": "complex", "df_order": 0, "df_bins": 0, **taps}
+        return {"mask_kind": "deep-filter", "df_order": int(p["df_order"]), "df_bins": int(p["df_bins"]), **taps}
 
     def _taps(self, bins: int) -> int:
         p = self.params
         return 2 * bins if p["output"] == "complex" else 2 * p["df_order"] * p["df_bins"]
 
-    def _head(self, x, bins: int, layers: dict | None = None):
-        """Gains and taps from the core output ``x``, concatenated in the contract's layout."""
+    def _head(self, x, bins: int, layers: dict | None = None, split: bool = False):
+        """Gains and taps from the core output ``x``, concatenated in the contract's layout, or
+        (``split``) as the two parts ``(values[:bins], values[bins:])`` of that layout."""
         p = self.params
         get = (lambda name, make: layers[name]) if layers else (lambda name, make: make())
         gains = get(MASK, lambda: keras.layers.Dense(bins, activation="sigmoid", name=MASK))(x)
@@ -223,7 +231,9 @@ class GRUDeepFilter(GRUMask):
         taps = keras.layers.Rescaling(p["tap_scale"])(taps)
         if p["output"] == "complex":
             taps_re, taps_im = keras.ops.split(taps, 2, axis=-1)
-            return keras.layers.Concatenate(axis=-1)([keras.layers.Add()([gains, taps_re]), taps_im])
+            gains, taps = keras.layers.Add()([gains, taps_re]), taps_im
+        if split:
+            return gains, taps
         return keras.layers.Concatenate(axis=-1)([gains, taps])
 
     def sequence(self, bins: int) -> keras.Model:
@@ -239,9 +249,14 @@ class GRUDeepFilter(GRUMask):
         bins = sequence_model.input_shape[-1]
         states, feats, state_inputs, x, outs = _gru_step_core(sequence_model, p, int8)
         head = {name: sequence_model.get_layer(name) for name in (MASK, "df_taps")}
-        y = self._head(x, bins, head)
-        mask = keras.layers.Reshape((1, y.shape[-1]), name="unsqueeze")(y)
-        model = keras.Model([feats, *state_inputs], {MASK: mask, **outs}, name="gru_df_step")
+        if p["split_taps"]:
+            gains, taps = self._head(x, bins, head, split=True)
+            heads = {MASK: keras.layers.Reshape((1, bins), name="unsqueeze")(gains),
+                     TAPS: keras.layers.Reshape((1, taps.shape[-1]), name="unsqueeze_taps")(taps)}
+        else:
+            y = self._head(x, bins, head)
+            heads = {MASK: keras.layers.Reshape((1, y.shape[-1]), name="unsqueeze")(y)}
+        model = keras.Model([feats, *state_inputs], {**heads, **outs}, name="gru_df_step")
         return model, states
 
 

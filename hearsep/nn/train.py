@@ -572,13 +572,16 @@ def export(cfg: TrainConfig, model, spec: FeatureSpec, arch, state: dict, params
     return summary
 
 
-def export_int8(folder: str | Path, recipe: "str | Path | TrainConfig | None" = None) -> bytes:
+def export_int8(folder: str | Path, recipe: "str | Path | TrainConfig | None" = None,
+                model_params: dict | None = None) -> bytes:
     """The full-integer int8 TFLite of a trained model folder (``model.keras`` + ``model.contract.json``,
     a run folder or a shipped ``models/NAME``), converted as :func:`export` converts it: from
     ``arch.step(model, int8=True)`` (:mod:`hearsep.nn.gru_step`), calibrated on
     :func:`calibration_features` of ``recipe`` (a TOML path or a :class:`TrainConfig`; default: the
     folder's ``recipe.toml``), contract info
-    from the sidecar (without ``model_params``). Returns the bytes; writes nothing."""
+    from the sidecar (without ``model_params``). ``model_params`` override the sidecar's architecture
+    parameters that only shape the exported graph (e.g. ``{"split_taps": True}``). Returns the
+    bytes; writes nothing."""
     from hearsep.model.contract import ModelContract
     from hearsep.nn import architectures
     from hearsep.quantize.convert import convert, import_tensorflow
@@ -590,7 +593,7 @@ def export_int8(folder: str | Path, recipe: "str | Path | TrainConfig | None" = 
     else:
         cfg = TrainConfig.from_toml(Path(recipe) if recipe else folder / "recipe.toml")
     sidecar = ModelContract.from_json((folder / "model.contract.json").read_text())
-    params = dict(sidecar.info.get("model_params", {}))
+    params = {**sidecar.info.get("model_params", {}), **(model_params or {})}
     arch = architectures.get(sidecar.architecture, **params)
     model = keras.models.load_model(folder / "model.keras", compile=False)
     step_model, states = arch.step(model, int8=True)

@@ -103,7 +103,8 @@ def _check_signature(tflite_bytes: bytes, contract: ModelContract) -> None:
         raise QuantizationError(f"converted model has no signature {contract.signature!r} (has {sorted(sigs)})")
     sig = sigs[contract.signature]
     want_in = {contract.features_input, *(s.input for s in contract.states)}
-    want_out = {contract.mask_output, *(s.output for s in contract.states)}
+    want_out = {contract.mask_output, *([contract.taps_output] if contract.taps_output else []),
+                *(s.output for s in contract.states)}
     missing = (want_in - set(sig["inputs"])) | (want_out - set(sig["outputs"]))
     if missing:
         raise QuantizationError(

@@ -148,7 +148,8 @@ def _state_trace(model: bytes, contract: ModelContract, features: np.ndarray):
         held.append(np.concatenate([(new[s.input] == state[s.input]).ravel() for s in contract.states]))
         state = new
         hs.append(np.concatenate([to_float(out[s.output], outs[s.output]).ravel() for s in contract.states]))
-        ms.append(to_float(out[contract.mask_output], outs[contract.mask_output]).ravel())
+        heads = [contract.mask_output] + ([contract.taps_output] if contract.taps_output else [])
+        ms.append(np.concatenate([to_float(out[h], outs[h]).ravel() for h in heads]))
     return np.array(hs), np.array(ms), np.array(held)
 
 

@@ -291,7 +291,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     # separator
     separate, prescaled = sep.process, enh._prescaled
     inline = False
-    if (type(sep).process is TFLiteSeparator.process and prescaled and sep._mask.quantized
+    if (type(sep).process is TFLiteSeparator.process and prescaled and sep._taps is None and sep._mask.quantized
             and sep._mask.info.dtype == np.int8 and all(sep.state_copy_raw)):
         quant = sep._features
         tmp, lo, hi, tensor_in = quant._tmp, quant._lo, quant._hi, sep._features_in.reshape(-1)

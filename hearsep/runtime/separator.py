@@ -46,14 +46,15 @@ class _Quantizer:
     which matters at 500 calls per second.
     """
 
-    def __init__(self, info: TensorInfo):
+    def __init__(self, info: TensorInfo, value: np.ndarray | None = None):
+        # ``value``: a float32 buffer (e.g. a slice of a larger mask) to dequantize into
         self.info = info
         self.quantized = info.quantized  # a plain bool: the property costs microseconds per call
         self.raw = np.zeros(info.shape, info.dtype)
         self.flat = self.raw.reshape(-1)
         size = self.flat.shape[0]
         self._tmp = np.zeros(size, np.float32)
-        self.value = np.zeros(size, np.float32)
+        self.value = np.zeros(size, np.float32) if value is None else value
         self._value_shaped = self.value.reshape(info.shape)
         if self.quantized:
             lim = np.iinfo(info.dtype)
@@ -210,12 +211,18 @@ class TFLiteSeparator:
 
         fin = need(inputs, c.features_input, "input")
         mout = need(outputs, c.mask_output, "output")
-        for info, size in ((fin, c.bins), (mout, c.mask_size)):
+        tout = need(outputs, c.taps_output, "output") if c.taps_output else None
+        sizes = [(fin, c.bins), (mout, c.bins if tout else c.mask_size)] + ([(tout, c.mask_size - c.bins)] if tout else [])
+        for info, size in sizes:
             if int(np.prod(info.shape)) != size:
                 raise ModelError(f"tensor {info.name!r} has shape {info.shape}; the contract's framing needs {size} "
                                  f"values ({c.bins} bins, {c.mask_kind} mask)")
         self._features = _Quantizer(fin)
-        self._mask = _Quantizer(mout)
+        # gains and taps as two tensors (contract.taps_output): each dequantized with its own scale
+        # straight into its part of one mask buffer, so the mask reads as the one-tensor layout
+        self._mask_value = np.zeros(c.mask_size, np.float32)
+        self._mask = _Quantizer(mout, self._mask_value[:c.bins] if tout else self._mask_value)
+        self._taps = _Quantizer(tout, self._mask_value[c.bins:]) if tout else None
         self._states = []
         self.state_copy_raw: list[bool] = []
         for pair in c.states:
@@ -232,11 +239,22 @@ class TFLiteSeparator:
         # hot path: arrays over the tensors' own buffers, held for good (inputs written in place,
         # outputs read in place; see PinnedTensors), and the wrapper's Invoke bound once
         state_indices = [i.info.index for pair in self._states for i in pair]
-        self._pinned = pinned = PinnedTensors(self.interpreter, [fin.index, mout.index, *state_indices])
+        taps_index = [tout.index] if tout else []
+        self._pinned = pinned = PinnedTensors(self.interpreter, [fin.index, mout.index, *taps_index, *state_indices])
         self._invoke = pinned.invoke
         self._features_in = pinned.arrays[fin.index]
         self._mask_out = pinned.arrays[mout.index]
         self._read_mask = self._mask.dequantizer(self._mask_out)
+        if tout:
+            read_gains, read_taps, mask_value = self._read_mask, self._taps.dequantizer(pinned.arrays[tout.index]), \
+                self._mask_value
+
+            def read_both():
+                read_gains()
+                read_taps()
+                return mask_value
+
+            self._read_mask = read_both
         self._write_prescaled = self._features.prescaled_writer(self._features_in)
         self._state_links = [(pinned.arrays[sin.info.index], pinned.arrays[sout.info.index], sin, sout, raw)
                              for (sin, sout), raw in zip(self._states, self.state_copy_raw)]
@@ -260,7 +278,7 @@ class TFLiteSeparator:
         return (info.scale, info.zero_point) if self._features.quantized else None
 
     def process(self, features: np.ndarray, prescaled: bool = False) -> np.ndarray:
-        """One frame: ``features`` (bins,) float32 -> mask (bins,) float32 (internal buffer).
+        """One frame: ``features`` (bins,) float32 -> mask (``contract.mask_size``,) float32 (internal buffer).
 
         ``prescaled``: the features are already in the input's quantized units (see
         :attr:`input_quantization`). Inputs are written straight into the interpreter's own
