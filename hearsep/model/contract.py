@@ -169,7 +169,7 @@ class ModelContract:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         if not self.taps_output:
-            del d["taps_output"]  # one mask tensor: the file reads as format 2 did
+            del d["taps_output"]  # one mask tensor: no such key, as in format 2
         d["states"] = [dict(input=s.input, output=s.output, shape=list(s.shape)) for s in self.states]
         return d
 

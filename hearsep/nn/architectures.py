@@ -185,7 +185,9 @@ class GRUDeepFilter(GRUMask):
     ``complex`` the real parts) and ``df_taps`` the rest (contract ``taps_output``), so int8 gives
     each its own scale: one shared scale is set by the taps' +-tap_scale range and cost a
     deep-filter model 1.8 dB SI-SDRi (tools/results/gru-df-head_2026-12-02/README.md). Only the
-    exported step graph changes: a model trained without it can be exported with it.
+    exported step graph changes: a model trained without it can be exported with it. In int8 the
+    ``tanh`` before the taps has TFLite's fixed 1/128 output grid, so the taps get no finer than
+    ``tap_scale / 128`` either way.
     """
 
     name = "gru-df"
