@@ -30,3 +30,18 @@ print("|---|" + "---:|" * len(METRICS))
 for name in SYSTEMS:
     if name in rows:
         print(f"| {name} | " + " | ".join(f"{rows[name][key]:{fmt}}" for key, _, fmt in METRICS) + " |")
+
+# the verdict's figures (README.md): each int8 model against the shipped one (gru-long int8), the
+# deep filter's int8 against its float row, compute against DTLN quantized, and bench_runtime's JSON
+base, peer = rows["gru-long int8"], rows["DTLN quantized"]
+print()
+for name in ("hearsep int8", "df-long int8"):
+    r = rows[name]
+    print(f"{name} - gru-long int8: " + ", ".join(f"{label} {r[key] - base[key]:+.3f}" for key, label, _ in METRICS[:5])
+          + f"; step {r['compute_ms_per_s'] / peer['compute_ms_per_s']:.2f}x DTLN quantized")
+f, q = rows["df-long float"], rows["df-long int8"]
+print(f"df-long int8 - df-long float: SI-SDRi {q['si_sdri_db'] - f['si_sdri_db']:+.2f} dB, PESQ {q['pesq'] - f['pesq']:+.3f}")
+for name in ("gru-restart", "gru-df-long"):
+    rt = json.loads((HERE / f"bench_runtime_{name}.json").read_text())
+    print(f"bench_runtime_{name}.json: step p99 {100 * rt['ratio_step_p99_to_hop']:.1f} % of the hop, "
+          f"{rt['ratio_step_to_dtln_quantized_per_audio_s']:.2f}x DTLN quantized per second of audio (wall)")
