@@ -85,7 +85,8 @@ class OptimConfig:
     eval_mixtures: int = 100  # final runtime-shaped evaluation of the TFLite models
     eval_segment_s: float = 4.0
     calibration_frames: int = 4000
-    seed: int = 1234
+    seed: int = 1234  # weights, dev and evaluation mixtures (train.seed + 1 / + 7), calibration (+ 3)
+    data_seed: int = 0  # the training mixtures' seed; 0: train.seed (a continued run sets its own: new mixtures, same dev set)
     freeze: list = field(default_factory=list)  # layer names kept as they are (e.g. a warm-started core): not trained
     qat_range_percentile: float = 99.99  # QAT (model qat = true): percentile of the measured cell ranges; 0: fixed grids only
     intra_op_threads: int = 0  # TensorFlow thread pools; 0: TensorFlow's default (all cores)
@@ -259,7 +260,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
 
     framing = Framing(cfg.stft.frame_samples, cfg.stft.hop_samples, cfg.stft.window)
     speech, noise = _sources(cfg, cfg.data.train_split)
-    train_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.seed)
+    train_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.data_seed or t_cfg.seed)
     dev_gen = dev_generator(cfg, t_cfg.dev_segment_s, seed=t_cfg.seed + 1)
 
     stats_path = run / "feature_stats.json"
