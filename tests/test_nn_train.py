@@ -151,3 +151,25 @@ def test_frozen_layers_keep_their_weights_and_the_head_learns():
         freeze_layers(model, ["gru7"])
     cfg = TrainConfig.from_dict({"data": {"manifest": "x.csv"}, "train": {"freeze": ["encoder"]}})
     assert cfg.train.freeze == ["encoder"]
+
+
+def test_data_seed_draws_new_training_mixtures_and_keeps_the_dev_set(tmp_path):
+    import numpy as np
+
+    from hearsep.nn.train import _batch, _sources, dev_generator, train_generator
+
+    root = tmp_path / "corpus"
+    write_corpus(root)
+
+    def batches(**train):
+        cfg = TrainConfig.from_dict({"data": {"manifest": str(root / "manifest.csv"), "segment_s": 0.25},
+                                     "train": train})
+        speech, noise = _sources(cfg, cfg.data.train_split)
+        return (_batch(train_generator(cfg, speech, noise), 0, 2)[0],
+                _batch(dev_generator(cfg, 0.25, seed=cfg.train.seed + 1), 0, 2)[0])
+
+    base_train, base_dev = batches(seed=5)
+    new_train, new_dev = batches(seed=5, data_seed=9)
+    assert not np.allclose(new_train, base_train)  # new training mixtures ...
+    np.testing.assert_array_equal(new_dev, base_dev)  # ... the same dev set
+    np.testing.assert_array_equal(batches(seed=5, data_seed=5)[0], base_train)  # 0 means train.seed

@@ -14,10 +14,12 @@ DEFAULT = REPO / "models" / "default"
 import ship_default_model as ship  # noqa: E402
 
 
-def test_committed_card_is_what_the_tool_renders_from_committed_files(tmp_path):
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "models").iterdir() if (p / "MODEL_CARD.md").is_file()))
+def test_committed_card_is_what_the_tool_renders_from_committed_files(tmp_path, name):
+    """Every shipped model folder (the default and the ones kept for comparison)."""
     card = tmp_path / "MODEL_CARD.md"
-    assert ship.main(["--out", str(DEFAULT), "--card", str(card)]) == 0
-    assert card.read_text() == (DEFAULT / "MODEL_CARD.md").read_text()
+    assert ship.main(["--out", str(REPO / "models" / name), "--card", str(card)]) == 0
+    assert card.read_text() == (REPO / "models" / name / "MODEL_CARD.md").read_text()
 
 
 @pytest.fixture

@@ -210,6 +210,12 @@ def dev_generator(cfg: TrainConfig, segment_s: float, seed: int) -> data_mod.Mix
     return data_mod.MixtureGenerator(speech, noise, mix, seed=seed)
 
 
+def train_generator(cfg: TrainConfig, speech, noise) -> data_mod.MixtureGenerator:
+    """The training mixtures: seeded by ``train.data_seed`` (``train.seed`` where it is 0), so a
+    continued run can draw new mixtures while its dev and evaluation sets (``train.seed`` + 1 / + 7) stay."""
+    return data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=cfg.train.data_seed or cfg.train.seed)
+
+
 def _batch(gen, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     pairs = [gen.pair(start + i) for i in range(count)]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
@@ -260,7 +266,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
 
     framing = Framing(cfg.stft.frame_samples, cfg.stft.hop_samples, cfg.stft.window)
     speech, noise = _sources(cfg, cfg.data.train_split)
-    train_gen = data_mod.MixtureGenerator(speech, noise, cfg.data.mix, seed=t_cfg.data_seed or t_cfg.seed)
+    train_gen = train_generator(cfg, speech, noise)
     dev_gen = dev_generator(cfg, t_cfg.dev_segment_s, seed=t_cfg.seed + 1)
 
     stats_path = run / "feature_stats.json"
