@@ -173,3 +173,29 @@ def test_data_seed_draws_new_training_mixtures_and_keeps_the_dev_set(tmp_path):
     assert not np.allclose(new_train, base_train)  # new training mixtures ...
     np.testing.assert_array_equal(new_dev, base_dev)  # ... the same dev set
     np.testing.assert_array_equal(batches(seed=5, data_seed=5)[0], base_train)  # 0 means train.seed
+
+
+@pytest.mark.slow
+def test_export_int8_model_params_shape_only_the_exported_graph(tmp_path):
+    """``model_params`` override the sidecar's graph-only parameters: the same trained weights exported
+    with ``split_taps`` give the gains and the taps as two outputs, and without it as one."""
+    write_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    cfg = TrainConfig.from_dict({
+        "data": {"manifest": str(tmp_path / "corpus" / "manifest.csv"), "segment_s": 0.25},
+        "model": {"architecture": "gru-df", "units": 8, "input_units": 8, "layers": 1, "output": "deep-filter",
+                  "df_order": 2, "df_bins": 8},
+        "train": {"batch_size": 2, "max_steps": 1, "time_budget_min": 5, "eval_every_steps": 1,
+                  "dev_mixtures": 1, "dev_segment_s": 0.25, "eval_mixtures": 1, "eval_segment_s": 0.25,
+                  "calibration_frames": 50, "warmup_steps": 1},
+        "output": {"run_dir": str(run)},
+    })
+    train(cfg)
+    trained = read_contract(run / "model.tflite")
+    assert trained.taps_output == ""  # trained without split_taps: one mask tensor
+    split = tmp_path / "split.tflite"
+    split.write_bytes(export_int8(run, cfg, model_params={"split_taps": True}))
+    c = read_contract(split)
+    assert c.taps_output and c.taps_output != c.mask_output
+    assert c.info["int8_state_copy"]
+    assert read_contract(export_int8(run, cfg)).taps_output == ""  # the sidecar's own parameters
