@@ -108,10 +108,19 @@ def test_info_prints_contract_and_ops(capsys, model):
     code, out, _ = _run(capsys, "info", str(model))
     assert code == 0
     assert "64 samples = 4.00 ms" in out and "FULLY_CONNECTED" in out and "integer only" in out
+    assert "mask           real: a gain on each of 129 bins" in out
     code, out, _ = _run(capsys, "info", str(model), "--json")
     import json
     d = json.loads(out)
     assert d["inputs"]["features"]["dtype"] == "int8" and d["float_ops"] == []
+
+
+def test_info_names_the_shipped_deep_filter(capsys):
+    """The shipped default is a deep filter: 80 bins of 62.5 Hz = below 5.0 kHz, 3 taps."""
+    code, out, _ = _run(capsys, "info")
+    assert code == 0
+    assert ("mask           deep-filter: a real gain on each of 129 bins + complex taps over the current "
+            "and 2 past frames on the lowest 80 bins (< 5.0 kHz)") in out
 
 
 def test_console_errors_have_no_traceback(tmp_path):

@@ -46,6 +46,19 @@ def describe_model(path: str | Path, contract: ModelContract | None = None) -> d
     }
 
 
+def mask_text(c: dict) -> str:
+    """The contract's mask kind in words (``c``: :meth:`ModelContract.to_dict`); bin edges in kHz from the framing."""
+    bins = c["frame_samples"] // 2 + 1
+    kind = c.get("mask_kind", "real")
+    if kind == "deep-filter":
+        top_khz = c["df_bins"] * c["sample_rate_hz"] / c["frame_samples"] / 1000
+        return (f"deep-filter: a real gain on each of {bins} bins + complex taps over the current and "
+                f"{c['df_order'] - 1} past frames on the lowest {c['df_bins']} bins (< {top_khz:.1f} kHz)")
+    if kind == "complex":
+        return f"complex: a complex gain on each of {bins} bins"
+    return f"real: a gain on each of {bins} bins"
+
+
 def format_description(d: dict) -> str:
     c = d["contract"]
     lines = [
@@ -58,6 +71,7 @@ def format_description(d: dict) -> str:
         f"features       {c['features']['kind']} (mean {c['features']['mean']:.3f}, std {c['features']['std']:.3f})",
         "inputs         " + "; ".join(f"{n} {v['dtype']}{v['shape']}" for n, v in d["inputs"].items()),
         "outputs        " + "; ".join(f"{n} {v['dtype']}{v['shape']}" for n, v in d["outputs"].items()),
+        f"mask           {mask_text(c)}",
         f"states         {len(c['states'])}: " + ", ".join(f"{s['input']}->{s['output']}" for s in c["states"]),
         "ops            " + ", ".join(f"{k} x{v}" for k, v in d["ops"].items()),
         "tensor types   " + ", ".join(f"{k} x{v}" for k, v in d["tensor_dtypes"].items()),
