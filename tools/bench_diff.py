@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""One bench system against another, from a committed ``bench_peers.json``: the figures a results
+README or a ship decision quotes, printed by code instead of copied by hand.
+
+    python tools/bench_diff.py BENCH.json NEW OLD [--peer "DTLN quantized"] [--float "hearsep float"]
+                               [--require-better si_sdri_db,pesq,dnsmos_ovrl] [--summary NAME=summary.json ...]
+
+Prints, for the metrics of ``METRICS`` (SI-SDRi dB, PESQ, STOI, DNSMOS BAK / OVRL, step ms/s):
+
+* a table of NEW, OLD and NEW - OLD (both rows of the same run: same mixtures, same machine load);
+* NEW's whole per-hop step per second of audio as a ratio to ``--peer`` in the same run (issue 12's
+  compute target: <= 1);
+* with ``--float ROW`` (NEW's float32 twin in the same run), NEW int8 - float for SI-SDRi and PESQ
+  (issue 12's integer target: within 0.2 dB and 0.05);
+* with ``--summary NAME=PATH`` (repeatable), the trainer's own evaluation of each run
+  (``summary.json`` -> ``eval``: float32 and int8 SI-SDRi on its evaluation mixtures), steps and minutes;
+* with ``--require-better KEYS``, a verdict: ``better`` when NEW >= OLD on every metric named (exit 0),
+  else ``not better`` with the metrics that fell (exit 1). Input errors: one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+#: (key in a bench_peers.json summary row, label, format); higher is better except the step
+METRICS = (("si_sdri_db", "SI-SDRi dB", ".3f"), ("pesq", "PESQ", ".3f"), ("stoi", "STOI", ".3f"),
+           ("dnsmos_bak", "DNSMOS BAK", ".3f"), ("dnsmos_ovrl", "DNSMOS OVRL", ".3f"),
+           ("compute_ms_per_s", "step ms/s", ".1f"))
+
+
+class InputError(Exception):
+    """Bad arguments or files: reported as one line, exit 2."""
+
+
+def load_rows(path: Path) -> dict[str, dict]:
+    """The bench's summary rows by system name."""
+    try:
+        doc = json.loads(path.read_text())
+        return {row["system"]: row for row in doc["summary"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a bench_peers.json ({exc})") from None
+
+
+def _row(rows: dict, name: str, path: Path) -> dict:
+    if name not in rows:
+        raise InputError(f"{path} has no system {name!r} (it has: {', '.join(rows)})")
+    return rows[name]
+
+
+def diff_lines(rows: dict, new: str, old: str, path: Path) -> list[str]:
+    """Markdown table: NEW, OLD and NEW - OLD per metric (a metric absent from a row is skipped)."""
+    a, b = _row(rows, new, path), _row(rows, old, path)
+    keys = [m for m in METRICS if m[0] in a and m[0] in b]
+    lines = ["| system | " + " | ".join(label for _, label, _ in keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, r in ((new, a), (old, b)):
+        lines.append(f"| {name} | " + " | ".join(f"{r[k]:{fmt}}" for k, _, fmt in keys) + " |")
+    lines.append(f"| {new} - {old} | " + " | ".join(f"{a[k] - b[k]:+{fmt}}" for k, _, fmt in keys) + " |")
+    return lines
+
+
+def worse(rows: dict, new: str, old: str, keys: list[str], path: Path) -> list[str]:
+    """The metrics of ``keys`` on which NEW is below OLD (each higher-is-better)."""
+    a, b = _row(rows, new, path), _row(rows, old, path)
+    unknown = [k for k in keys if k not in a or k not in b]
+    if unknown:
+        raise InputError(f"--require-better: no metric {', '.join(unknown)} in both rows")
+    return [k for k in keys if a[k] < b[k]]
+
+
+def summary_line(name: str, path: Path) -> str:
+    """The trainer's own evaluation of one run (its summary.json)."""
+    try:
+        s = json.loads(path.read_text())
+        e = s["eval"]
+        return (f"| {name} | {s['steps']} | {s['train_time_s'] / 60:.0f} | {e['mixtures']} x {e['segment_s']:g} s "
+                f"| {e['float32']['si_sdri_db_mean']:.2f} | {e['int8']['si_sdri_db_mean']:.2f} |")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a training summary.json ({exc})") from None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("bench", type=Path, help="bench_peers.json (tools/bench_peers.py --out DIR)")
+    p.add_argument("new", help="the system to judge, e.g. 'hearsep int8'")
+    p.add_argument("old", help="the system it is compared with, e.g. 'df-long int8'")
+    p.add_argument("--peer", default="DTLN quantized", help="compute reference row (default: DTLN quantized)")
+    p.add_argument("--float", dest="float_row", help="NEW's float32 row, for the int8 - float gap")
+    p.add_argument("--require-better", help="comma-separated metric keys NEW must not lose on (exit 1 if it does)")
+    p.add_argument("--summary", action="append", default=[], metavar="NAME=PATH",
+                   help="a run's summary.json: its trainer evaluation is printed (repeatable)")
+    args = p.parse_args(argv)
+    try:
+        rows = load_rows(args.bench)
+        lines = diff_lines(rows, args.new, args.old, args.bench)
+        new, peer = rows[args.new], _row(rows, args.peer, args.bench)
+        lines += ["", f"{args.new} step: {new['compute_ms_per_s'] / peer['compute_ms_per_s']:.2f}x {args.peer} "
+                      f"({new['compute_ms_per_s']:.1f} vs {peer['compute_ms_per_s']:.1f} ms/s, same run)"]
+        if args.float_row:
+            f = _row(rows, args.float_row, args.bench)
+            lines.append(f"{args.new} - {args.float_row}: SI-SDRi {new['si_sdri_db'] - f['si_sdri_db']:+.2f} dB, "
+                         f"PESQ {new['pesq'] - f['pesq']:+.3f}")
+        if args.summary:
+            lines += ["", "| run (trainer's evaluation) | steps | minutes | mixtures | float32 SI-SDRi dB | int8 SI-SDRi dB |",
+                      "|---|---:|---:|---|---:|---:|"]
+            for item in args.summary:
+                name, sep, path = item.partition("=")
+                if not sep or not name or not path:
+                    raise InputError(f"--summary {item!r}: expected NAME=PATH")
+                lines.append(summary_line(name, Path(path)))
+        verdict = 0
+        if args.require_better:
+            fell = worse(rows, args.new, args.old, [k.strip() for k in args.require_better.split(",") if k.strip()],
+                         args.bench)
+            verdict = 1 if fell else 0
+            lines += ["", f"verdict: {args.new} is " + (f"not better than {args.old} (lower {', '.join(fell)})" if fell
+                                                         else f"better than or level with {args.old} on {args.require_better}")]
+    except InputError as exc:
+        print(f"bench_diff: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return verdict
+
+
+if __name__ == "__main__":
+    sys.exit(main())
