@@ -33,7 +33,10 @@ def test_deltas_ratio_and_verdict(tmp_path, capsys):
     assert "verdict: new int8 is better than or level with old int8" in out
     # the other way round it loses on all three, and says which
     assert bench_diff.main([str(path), "old int8", "new int8", "--require-better", "si_sdri_db,pesq,dnsmos_ovrl"]) == 1
-    assert "not better than new int8 (lower si_sdri_db, pesq, dnsmos_ovrl)" in capsys.readouterr().out
+    assert "not better than new int8 (worse on si_sdri_db, pesq, dnsmos_ovrl)" in capsys.readouterr().out
+    # the step is lower-is-better: the old model (18 ms/s) is no slower than the new one (20 ms/s)
+    assert bench_diff.main([str(path), "old int8", "new int8", "--require-better", "compute_ms_per_s"]) == 0
+    assert bench_diff.main([str(path), "new int8", "old int8", "--require-better", "compute_ms_per_s"]) == 1
 
 
 def test_trainer_summaries_are_tabled(tmp_path, capsys):

@@ -14,7 +14,7 @@ Prints, for the metrics of ``METRICS`` (SI-SDRi dB, PESQ, STOI, DNSMOS BAK / OVR
   (issue 12's integer target: within 0.2 dB and 0.05);
 * with ``--summary NAME=PATH`` (repeatable), the trainer's own evaluation of each run
   (``summary.json`` -> ``eval``: float32 and int8 SI-SDRi on its evaluation mixtures), steps and minutes;
-* with ``--require-better KEYS``, a verdict: ``better`` when NEW >= OLD on every metric named (exit 0),
+* with ``--require-better KEYS``, a verdict: ``better`` when NEW is no worse than OLD on every metric named (the step: no slower; exit 0),
   else ``not better`` with the metrics that fell (exit 1). Input errors: one line, exit 2.
 """
 
@@ -25,7 +25,8 @@ import json
 import sys
 from pathlib import Path
 
-#: (key in a bench_peers.json summary row, label, format); higher is better except the step
+#: (key in a bench_peers.json summary row, label, format); higher is better except in LOWER_IS_BETTER
+LOWER_IS_BETTER = ("compute_ms_per_s",)
 METRICS = (("si_sdri_db", "SI-SDRi dB", ".3f"), ("pesq", "PESQ", ".3f"), ("stoi", "STOI", ".3f"),
            ("dnsmos_bak", "DNSMOS BAK", ".3f"), ("dnsmos_ovrl", "DNSMOS OVRL", ".3f"),
            ("compute_ms_per_s", "step ms/s", ".1f"))
@@ -62,12 +63,12 @@ def diff_lines(rows: dict, new: str, old: str, path: Path) -> list[str]:
 
 
 def worse(rows: dict, new: str, old: str, keys: list[str], path: Path) -> list[str]:
-    """The metrics of ``keys`` on which NEW is below OLD (each higher-is-better)."""
+    """The metrics of ``keys`` on which NEW is worse than OLD (below it; above it for ``LOWER_IS_BETTER``)."""
     a, b = _row(rows, new, path), _row(rows, old, path)
     unknown = [k for k in keys if k not in a or k not in b]
     if unknown:
         raise InputError(f"--require-better: no metric {', '.join(unknown)} in both rows")
-    return [k for k in keys if a[k] < b[k]]
+    return [k for k in keys if (a[k] > b[k] if k in LOWER_IS_BETTER else a[k] < b[k])]
 
 
 def summary_line(name: str, path: Path) -> str:
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
             fell = worse(rows, args.new, args.old, [k.strip() for k in args.require_better.split(",") if k.strip()],
                          args.bench)
             verdict = 1 if fell else 0
-            lines += ["", f"verdict: {args.new} is " + (f"not better than {args.old} (lower {', '.join(fell)})" if fell
+            lines += ["", f"verdict: {args.new} is " + (f"not better than {args.old} (worse on {', '.join(fell)})" if fell
                                                          else f"better than or level with {args.old} on {args.require_better}")]
     except InputError as exc:
         print(f"bench_diff: error: {exc}", file=sys.stderr)
