@@ -122,7 +122,10 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"bench_diff: error: {exc}", file=sys.stderr)
         return 2
-    print("\n".join(lines))
+    try:
+        print("\n".join(lines))
+    except BrokenPipeError:  # piped into head: the reader has what it wanted
+        sys.stdout = None
     return verdict
 
 
