@@ -1,6 +1,8 @@
 """tools/bench_diff.py: one bench row against another, and the ship verdict, from a bench_peers.json."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,3 +57,15 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
         assert bench_diff.main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("bench_diff: error:") and err.count("\n") == 1
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """``bench_diff ... | head -1``: the reader is gone before the table is written; no traceback."""
+    path = _bench(tmp_path, [_row("a", 1, 1, 1, 1), _row("b", 1, 1, 1, 1), _row("DTLN quantized", 1, 1, 1, 1)])
+    r, w = os.pipe()
+    proc = subprocess.Popen([sys.executable, str(REPO / "tools" / "bench_diff.py"), str(path), "a", "b"],
+                            stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    os.close(r)  # the reader leaves before the child (still importing) writes
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err.decode()

@@ -10,10 +10,10 @@ from hearsep.nn.train import TrainConfig, export_int8, train
 from nn_fixtures import write_corpus
 
 
-def _config(root, run_dir, max_steps):
+def _config(root, run_dir, max_steps, model=None):
     return TrainConfig.from_dict({
         "data": {"manifest": str(root / "manifest.csv"), "segment_s": 0.25, "babble_prob": 0.5, "reverb_prob": 0.5},
-        "model": {"architecture": "gru", "units": 8, "input_units": 8, "layers": 1},
+        "model": {"architecture": "gru", "units": 8, "input_units": 8, "layers": 1, **(model or {})},
         "train": {"batch_size": 2, "max_steps": max_steps, "time_budget_min": 5, "eval_every_steps": 2,
                   "dev_mixtures": 2, "dev_segment_s": 0.25, "eval_mixtures": 1, "eval_segment_s": 0.25,
                   "calibration_frames": 50, "warmup_steps": 1},
@@ -181,15 +181,8 @@ def test_export_int8_model_params_shape_only_the_exported_graph(tmp_path):
     with ``split_taps`` give the gains and the taps as two outputs, and without it as one."""
     write_corpus(tmp_path / "corpus")
     run = tmp_path / "run"
-    cfg = TrainConfig.from_dict({
-        "data": {"manifest": str(tmp_path / "corpus" / "manifest.csv"), "segment_s": 0.25},
-        "model": {"architecture": "gru-df", "units": 8, "input_units": 8, "layers": 1, "output": "deep-filter",
-                  "df_order": 2, "df_bins": 8},
-        "train": {"batch_size": 2, "max_steps": 1, "time_budget_min": 5, "eval_every_steps": 1,
-                  "dev_mixtures": 1, "dev_segment_s": 0.25, "eval_mixtures": 1, "eval_segment_s": 0.25,
-                  "calibration_frames": 50, "warmup_steps": 1},
-        "output": {"run_dir": str(run)},
-    })
+    cfg = _config(tmp_path / "corpus", run, 1, model={"architecture": "gru-df", "output": "deep-filter",
+                                                     "df_order": 2, "df_bins": 8})
     train(cfg)
     trained = read_contract(run / "model.tflite")
     assert trained.taps_output == ""  # trained without split_taps: one mask tensor

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -123,9 +124,9 @@ def main(argv=None) -> int:
         print(f"bench_diff: error: {exc}", file=sys.stderr)
         return 2
     try:
-        print("\n".join(lines))
-    except BrokenPipeError:  # piped into head: the reader has what it wanted
-        sys.stdout = None
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # the reader (e.g. | head) has gone: the Python docs' idiom (signal, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return verdict
 
 
