@@ -137,8 +137,9 @@ def test_bad_blocks_are_refused_before_any_state_changes(case):
 
 
 @functools.lru_cache(maxsize=None)
-def _kind_model(kind: str, mode: str) -> bytes:
-    """A tiny gru / gru-df step model with random non-zero weights, converted to ``mode``."""
+def _kind_model(kind: str, mode: str, split_taps: bool = True) -> bytes:
+    """A tiny gru / gru-df step model with random non-zero weights, converted to ``mode``;
+    ``split_taps``: gru-df's gains and taps as two output tensors (its default) or one."""
     import keras
 
     from hearsep.model.contract import FeatureSpec, ModelContract, StatePair
@@ -147,6 +148,8 @@ def _kind_model(kind: str, mode: str) -> bytes:
 
     extra = {"real": None, "complex": {"output": "complex"},
              "deep-filter": {"output": "deep-filter", "df_order": 3, "df_bins": 16}}[kind]
+    if extra is not None:
+        extra = {**extra, "split_taps": split_taps}
     keras.utils.set_random_seed(5)
     arch = architectures.get("gru" if extra is None else "gru-df", units=8, input_units=8,
                              layers=2 if extra is None else 1, **(extra or {}))
@@ -188,6 +191,10 @@ FUSED_CASES = {  # case: (model builder, stages that must run inline)
     "float32 complex": (lambda: _kind_model("complex", "float32"), ("synthesis",)),
     "int8 deep-filter": (lambda: _kind_model("deep-filter", "int8"), ("separator", "deep filter", "synthesis")),
     "float32 deep-filter": (lambda: _kind_model("deep-filter", "float32"), ("synthesis",)),
+    "int8 deep-filter, one tensor": (lambda: _kind_model("deep-filter", "int8", split_taps=False),
+                                     ("separator", "deep filter", "synthesis")),
+    "int8 complex, one tensor": (lambda: _kind_model("complex", "int8", split_taps=False),
+                                 ("separator", "complex mask", "synthesis")),
     "int8 fft frame": (lambda: build_tiny_gru("int8", frame=512, hop=128, window="sqrt-hann"),
                        ("separator", "real mask")),
 }

@@ -34,12 +34,13 @@ def test_step_model_equals_sequence_model(name):
     want = seq(x).numpy()[0]
     values = {s.input: np.zeros(s.shape, np.float32) for s in states}
     got = []
+    taps = arch.output_spec().get("taps_output")  # gru-df: the taps as their own output (split_taps)
     for t in range(frames):
         out = step([x[:, t:t + 1], *[values[s.input] for s in states]])
-        got.append(out["mask"].numpy()[0, 0])
+        got.append(np.concatenate([out[k].numpy()[0, 0] for k in ("mask", taps) if k]))
         values = {s.input: out[s.output].numpy() for s in states}
     np.testing.assert_allclose(np.array(got), want, atol=1e-5)
-    assert set(step.output) == {"mask", *(s.output for s in states)}
+    assert set(step.output) == {"mask", *([taps] if taps else []), *(s.output for s in states)}
     assert not any(type(l).__name__ == "LayerNormalization" for l in seq.layers)
 
 
@@ -52,7 +53,7 @@ def test_phase_heads_sizes_and_warm_start_is_the_real_mask(tmp_path):
     gru = _arch("gru").sequence(bins)
     df_arch = _arch("gru-df")
     df = df_arch.sequence(bins)
-    assert df_arch.output_spec() == {"mask_kind": "deep-filter", "df_order": 2, "df_bins": 5}
+    assert df_arch.output_spec() == {"mask_kind": "deep-filter", "df_order": 2, "df_bins": 5, "taps_output": "df_taps"}
     assert df.output_shape[-1] == bins + 2 * 2 * 5
     assert _arch("gru-cmask").sequence(bins).output_shape[-1] == 2 * bins
     gru.save(tmp_path / "gru.keras")

@@ -178,17 +178,16 @@ def test_data_seed_draws_new_training_mixtures_and_keeps_the_dev_set(tmp_path):
 @pytest.mark.slow
 def test_export_int8_model_params_shape_only_the_exported_graph(tmp_path):
     """``model_params`` override the sidecar's graph-only parameters: the same trained weights exported
-    with ``split_taps`` give the gains and the taps as two outputs, and without it as one."""
+    with ``split_taps`` (the default) give the gains and the taps as two outputs, and without it as one."""
     write_corpus(tmp_path / "corpus")
     run = tmp_path / "run"
     cfg = _config(tmp_path / "corpus", run, 1, model={"architecture": "gru-df", "output": "deep-filter",
                                                      "df_order": 2, "df_bins": 8})
     train(cfg)
     trained = read_contract(run / "model.tflite")
-    assert trained.taps_output == ""  # trained without split_taps: one mask tensor
-    split = tmp_path / "split.tflite"
-    split.write_bytes(export_int8(run, cfg, model_params={"split_taps": True}))
-    c = read_contract(split)
-    assert c.taps_output and c.taps_output != c.mask_output
-    assert c.info["int8_state_copy"]
-    assert read_contract(export_int8(run, cfg)).taps_output == ""  # the sidecar's own parameters
+    assert trained.taps_output and trained.taps_output != trained.mask_output  # split by default
+    assert trained.info["int8_state_copy"]
+    joined = tmp_path / "joined.tflite"
+    joined.write_bytes(export_int8(run, cfg, model_params={"split_taps": False}))
+    assert read_contract(joined).taps_output == ""  # one mask tensor
+    assert read_contract(export_int8(run, cfg)).taps_output == trained.taps_output  # the sidecar's own parameters

@@ -28,7 +28,7 @@ def _signal(n=4800, seed=0):
 @functools.lru_cache(maxsize=None)
 def _tiny(kind: str, split: bool = False, mode: str = "float32", tap_gain: float = 1.0):
     """(sequence model, TFLite bytes) of a tiny architecture with random non-zero taps.
-    ``split``: gains and taps as two outputs (``split_taps``); ``mode``: ``float32`` or ``int8``
+    ``split``: gains and taps as two outputs (``split_taps``, gru-df's default) or one; ``mode``: ``float32`` or ``int8``
     (calibrated on random features); ``tap_gain`` scales the tap layer's weights (small taps, as
     trained deep filters have)."""
     import keras
@@ -39,7 +39,7 @@ def _tiny(kind: str, split: bool = False, mode: str = "float32", tap_gain: float
 
     keras.utils.set_random_seed(5)
     arch = architectures.get("gru" if KINDS[kind] is None else "gru-df", units=8, input_units=8, layers=1,
-                             **(KINDS[kind] or {}), **({"split_taps": True} if split else {}))
+                             **(KINDS[kind] or {}), **({"split_taps": split} if KINDS[kind] else {}))
     seq = arch.sequence(129)
     for layer in seq.layers:  # zero-initialised taps would hide the tap maths: randomise every weight
         if layer.weights:

@@ -180,11 +180,14 @@ class GRUDeepFilter(GRUMask):
 
     The gain layer is called ``mask`` as in ``gru``, and the tap layer starts at zero, so a ``gru``
     model's weights (``model.init_from``) give exactly the real-mask model at step 0. The sequence
-    model concatenates gains and taps (the contract's layout). The step model does too, unless
-    ``split_taps``: then its ``mask`` output holds the first ``bins`` values (the gains; for
-    ``complex`` the real parts) and ``df_taps`` the rest (contract ``taps_output``), so int8 gives
-    each its own scale: one shared scale is set by the taps' +-tap_scale range and cost a
-    deep-filter model 1.8 dB SI-SDRi (tools/results/gru-df-head_2026-12-02/README.md). Only the
+    model concatenates gains and taps (the contract's layout). With ``split_taps`` (the default)
+    the step model's ``mask`` output holds the first ``bins`` values (the gains; for ``complex``
+    the real parts) and ``df_taps`` the rest (contract ``taps_output``), so int8 gives each its own
+    scale; ``split_taps = false`` concatenates them as the sequence model does. One int8 tensor for
+    both is wrong either way: with a shared scale set by the taps' range it cost a deep-filter
+    model 1.8 dB SI-SDRi (tools/results/gru-df-head_2026-12-02/README.md), and with the gains'
+    fixed sigmoid grid ``[0, 255/256]`` (what TF 2.21 gave gru-df-long) every negative tap is
+    clipped to 0 (:func:`hearsep.quantize.convert.check_output_ranges` now refuses that). Only the
     exported step graph changes: a model trained without it can be exported with it. In int8 the
     ``tanh`` before the taps has TFLite's fixed 1/128 output grid, so the taps get no finer than
     ``tap_scale / 128`` either way.
@@ -192,7 +195,7 @@ class GRUDeepFilter(GRUMask):
 
     name = "gru-df"
     defaults = {"units": 128, "input_units": 128, "layers": 2, "output": "deep-filter", "df_order": 3,
-                "df_bins": 80, "tap_scale": 0.5, "qat": False, "split_taps": False}
+                "df_bins": 80, "tap_scale": 0.5, "qat": False, "split_taps": True}
 
     def _check(self, bins: int) -> None:
         p = self.params

@@ -25,6 +25,12 @@ may copy int8 state from output to input without requantizing. The patch is *ver
 requantizes) are streamed over the calibration frames, and the patch is kept only when its mask
 error against the float model is no worse; otherwise the unpatched model is kept, and
 ``info["state_copy"]`` says ``"requantize"``.
+
+Each full-integer output must also be able to hold what the float model puts out
+(:func:`check_output_ranges`): an int8 tensor can only hold the values of its one scale and zero
+point, and the converter may give a tensor that joins values of different ranges (gains in [0, 1]
+and deep-filter taps around 0, concatenated) the grid of one of them. That raises
+:class:`QuantizationError` instead of shipping a model that clips.
 """
 
 from __future__ import annotations
@@ -257,6 +263,41 @@ def verify_state_sharing(patched: bytes, unpatched: bytes, float_bytes: bytes, c
             "mask_rmse_raw": rmse_raw, "mask_rmse_requantize": rmse_req, "frames": len(sub)}
 
 
+#: full-integer outputs may clip at most this fraction of the float model's values by more than one step
+MAX_CLIPPED_FRACTION = 0.01
+
+
+def check_output_ranges(blob: bytes, float_bytes: bytes, contract: ModelContract,
+                        samples: list[dict[str, np.ndarray]], max_frames: int = 4000) -> dict[str, float]:
+    """The fraction of each output's float values (the float model on the calibration inputs
+    ``samples``, each with its streamed state) that the integer model's output tensor cannot
+    represent: further than one quantization step outside ``scale * ([qmin, qmax] - zero_point)``.
+    Raises :class:`QuantizationError` naming the output when a fraction exceeds
+    :data:`MAX_CLIPPED_FRACTION`; returns ``{output name: fraction}``."""
+    ref = _interpreter(float_bytes).get_signature_runner(contract.signature)
+    quant = _interpreter(blob).get_signature_runner(contract.signature).get_output_details()
+    values: dict[str, list[np.ndarray]] = {name: [] for name in quant}
+    for feed in samples[:max_frames]:
+        for name, v in ref(**feed).items():
+            values[name].append(np.asarray(v, np.float32).ravel())
+    out = {}
+    for name, detail in quant.items():
+        scale, zero_point = detail["quantization"]
+        if not scale:
+            continue
+        info = np.iinfo(detail["dtype"])
+        lo, hi = scale * (info.min - zero_point), scale * (info.max - zero_point)
+        v = np.concatenate(values[name])
+        frac = float(np.mean((v < lo - scale) | (v > hi + scale)))
+        out[name] = frac
+        if frac > MAX_CLIPPED_FRACTION:
+            raise QuantizationError(
+                f"integer output {name!r} holds only [{lo:.4g}, {hi:.4g}] (scale {scale:.4g}, zero point {zero_point}) "
+                f"but the float model puts {100 * frac:.1f} % of its values outside, in [{v.min():.4g}, {v.max():.4g}]: "
+                "give values of different ranges their own output tensor (gru-df: split_taps = true)")
+    return out
+
+
 def convert(step_model, contract: ModelContract, mode: str = "float32",
             calibration_features: Iterable[np.ndarray] | None = None, max_calibration_frames: int = 4000,
             verify_state: bool = True, require_integer: bool = True) -> bytes:
@@ -297,6 +338,7 @@ def convert(step_model, contract: ModelContract, mode: str = "float32",
     _check_signature(blob, contract)
     if require_integer:
         check_integer_only(blob, step_model, mode)
+    check_output_ranges(blob, float_bytes, contract, samples)
     patched, report = share_state_quantization(blob, contract)
     state_copy = "raw"
     if contract.states and verify_state:

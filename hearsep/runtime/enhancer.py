@@ -242,7 +242,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
       default framing);
     - log-power features (always);
     - a :class:`TFLiteSeparator` (``process`` not overridden) with a quantized features input,
-      int8 mask output and raw state copies: features in quantized units are clipped and rounded
+      int8 mask output (and int8 taps output, where the contract names one) and raw state copies: features in quantized units are clipped and rounded
       into the input tensor, ``invoke``, the mask read by table, and the state copies merged
       where the arena places the tensors side by side (:func:`~hearsep.runtime.separator.merged_copies`);
     - a real mask from that separator: read from the int8 table straight into both rows of a
@@ -291,8 +291,10 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     # separator
     separate, prescaled = sep.process, enh._prescaled
     inline = False
-    if (type(sep).process is TFLiteSeparator.process and prescaled and sep._taps is None and sep._mask.quantized
-            and sep._mask.info.dtype == np.int8 and all(sep.state_copy_raw)):
+    expanded_kind = type(output) in (DeepFilter, ComplexMask)
+    int8_out = [q for q in (sep._mask, sep._taps) if q is not None] if isinstance(sep, TFLiteSeparator) else []
+    if (type(sep).process is TFLiteSeparator.process and prescaled and (sep._taps is None or expanded_kind)
+            and all(q.quantized and q.info.dtype == np.int8 for q in int8_out) and all(sep.state_copy_raw)):
         quant = sep._features
         tmp, lo, hi, tensor_in = quant._tmp, quant._lo, quant._hi, sep._features_in.reshape(-1)
         invoke = sep._invoke
@@ -312,9 +314,10 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
     cmask = inline and type(output) is ComplexMask
     expanded_inline = deep or cmask
     if expanded_inline:
-        (code_copies, index_e, table_e), expanded = output.code_reader(codes, table), output.expanded
+        taps_read = sep._taps.int8_table(sep._taps_out) if sep._taps is not None else (None, None)
+        (code_copies, index_e, table_e), expanded = output.code_reader(codes, table, *taps_read[::-1]), output.expanded
         take_e = table_e.take
-        (cdst0, csrc0), (cdst1, csrc1) = (code_copies + [(None, None)])[:2]  # blocks: gains + taps, or one
+        (cdst0, csrc0), (cdst1, csrc1) = code_copies  # two blocks: gains + taps, or real + imaginary parts
         spectrum_rev = spectrum[::-1]
     if deep:
         # each slot's X block as the analysis output for that hop (flat and (2, bins)), its Xs
@@ -386,8 +389,7 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
                 invoke()
                 if expanded_inline:
                     cdst0[...] = csrc0  # the codes into the low bytes of the expanded factors' indices
-                    if deep:
-                        cdst1[...] = csrc1
+                    cdst1[...] = csrc1
                     take_e(index_e, None, expanded, "clip")
                 else:
                     index[:] = codes  # (bins,) int8 codes into (bins,) or both rows of (2, bins) indices

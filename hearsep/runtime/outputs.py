@@ -95,12 +95,15 @@ class _Expanded:
         np.negative(mask, out=s[m:2 * m])
         return s.take(self._gather, None, self.expanded, "clip")
 
-    def code_reader(self, codes: np.ndarray, table: np.ndarray):
+    def code_reader(self, codes: np.ndarray, table: np.ndarray, taps_codes: np.ndarray | None = None,
+                    taps_table: np.ndarray | None = None):
         """``(copies, index, table)`` to fill :attr:`expanded` straight from int8 codes.
 
         ``codes``: the model's mask output as bytes (``mask_size`` uint8, byte ``u`` standing for
         the int8 code ``u - 256 * (u > 127)``); ``table``: the float value of each byte (256 float32,
-        as :meth:`hearsep.runtime.separator._Quantizer.int8_table` builds it). Per hop::
+        as :meth:`hearsep.runtime.separator._Quantizer.int8_table` builds it). A model with the taps
+        as their own tensor (contract ``taps_output``): ``codes`` holds the first ``bins`` values
+        and ``taps_codes`` the rest, each with its own table (``taps_table``). Per hop::
 
             for dst, src in copies: dst[...] = src      # bytes into the low byte of the indices
             table.take(index, None, expanded, "clip")
@@ -108,18 +111,32 @@ class _Expanded:
         gives exactly :meth:`expand` of the dequantized mask. ``index`` holds ``u`` (a value),
         ``256 + u`` (its negative) or ``512`` (zero): the high bytes are set here once, and each
         hop only copies the codes into the low byte of each index (one strided byte copy per
-        block, no cast); the returned table is ``[table, -table, 0]``.
+        block, no cast); the returned table is ``[table, -table, 0]``. With taps codes, a tap's
+        index is ``512 + u`` (``768 + u`` negated), zero is ``1024`` and the table
+        ``[table, -table, taps_table, -taps_table, 0]``.
         """
-        if codes.dtype != np.uint8 or codes.shape != (self.mask_size,):
-            raise ModelError(f"mask codes must be {self.mask_size} uint8 bytes, got {codes.dtype} {codes.shape}")
-        index = np.where(self.source < 0, 512, 256 * self.negated).astype(np.intp)
+        split = taps_codes is not None
+        gains = self.bins if split else self.mask_size
+        parts = [(codes, 0, gains)] + ([(taps_codes, gains, self.mask_size - gains)] if split else [])
+        for part, _, size in parts:
+            if part.dtype != np.uint8 or part.shape != (size,):
+                raise ModelError(f"mask codes must be {size} uint8 bytes, got {part.dtype} {part.shape}")
+        is_tap = self.source >= gains
+        zero = 1024 if split else 512
+        index = np.where(self.source < 0, zero, 256 * self.negated + 512 * is_tap).astype(np.intp)
         low = 0 if sys.byteorder == "little" else index.itemsize - 1
         low_bytes = index.view(np.uint8).reshape(-1, index.itemsize)[:, low]
-        copies = [(view(low_bytes), as_strided(codes[offset:], shape, strides))
-                  for view, offset, shape, strides in self._blocks]
+        copies = []
+        for view, offset, shape, strides in self._blocks:
+            last = offset + sum((n - 1) * st for n, st in zip(shape, strides))
+            part, start, size = next(p for p in parts if p[1] <= offset < p[1] + p[2])
+            if last >= start + size:
+                raise ModelError("mask output: a block of the expanded layout spans the gains and the taps tensors")
+            copies.append((view(low_bytes), as_strided(part[offset - start:], shape, strides)))
         if not all(np.shares_memory(dst, index) for dst, _ in copies):  # a reshape that copied would write nowhere
             raise ModelError("mask output: index views do not alias the index buffer")
-        signed = np.concatenate([table, np.negative(table), np.zeros(1, np.float32)]).astype(np.float32)
+        tables = [table, np.negative(table)] + ([taps_table, np.negative(taps_table)] if split else [])
+        signed = np.concatenate(tables + [np.zeros(1, np.float32)]).astype(np.float32)
         return copies, index, signed
 
 
@@ -138,7 +155,9 @@ class ComplexMask(_Expanded):
         negated = np.zeros((2, 2, b), bool)
         negated[1, 0] = True  # -m_im against x_im in the real row
         # rows [m_re; m_re], [m_im; m_im]: mask element r * bins + f at [r, d, f]
-        self._layout(4 * b, [(lambda a: a.reshape(2, 2, b), 0, (2, 2, b), (b, 0, 1))], negated.reshape(-1))
+        # the real parts, then the imaginary parts (one block each: they may come from two tensors)
+        self._layout(4 * b, [(lambda a: a.reshape(2, 2, b)[0], 0, (2, b), (0, 1)),
+                             (lambda a: a.reshape(2, 2, b)[1], b, (2, b), (0, 1))], negated.reshape(-1))
         self.frames = np.zeros((2, 2, b), np.float32)  # [X; Xs]
         self.frames_flat = self.frames.reshape(-1)
         self.products = np.zeros((2, 2 * b), np.float32)

@@ -244,6 +244,7 @@ class TFLiteSeparator:
         self._invoke = pinned.invoke
         self._features_in = pinned.arrays[fin.index]
         self._mask_out = pinned.arrays[mout.index]
+        self._taps_out = pinned.arrays[tout.index] if tout else None
         self._read_mask = self._mask.dequantizer(self._mask_out)
         if tout:
             read_gains, read_taps, mask_value = self._read_mask, self._taps.dequantizer(pinned.arrays[tout.index]), \
