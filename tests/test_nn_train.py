@@ -6,7 +6,7 @@ import pytest
 from hearsep.cli import main as cli
 from hearsep.errors import ConfigError
 from hearsep.model.contract import read_contract
-from hearsep.nn.train import TrainConfig, export_int8, train
+from hearsep.nn.train import TrainConfig, export_int8, export_run, train
 from nn_fixtures import write_corpus
 
 
@@ -45,6 +45,37 @@ def test_train_resume_and_artefacts(tmp_path):
     # export_int8 re-exports the int8 file from model.keras as the trainer did (the int8 step form)
     again = export_int8(run, _config(tmp_path / "corpus", run, 4))
     assert read_contract(again).info == c.info and len(again) == (run / "model.tflite").stat().st_size
+
+
+def test_export_only_exports_a_finished_run_again_with_the_recipes_graph_parameters(tmp_path, capsys):
+    """A run trained with one int8 mask tensor, exported again with ``split_taps`` (the default now):
+    new files with two outputs, the same weights, steps and training log; no run: one line, exit 2."""
+    import keras
+    import numpy as np
+
+    write_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    df = {"architecture": "gru-df", "output": "deep-filter", "df_order": 2, "df_bins": 8}
+    train(_config(tmp_path / "corpus", run, 1, model={**df, "split_taps": False}))
+    assert read_contract(run / "model.tflite").taps_output == ""
+    log = (run / "log.csv").read_text()
+    weights = keras.models.load_model(run / "model.keras", compile=False).get_weights()
+    summary = export_run(_config(tmp_path / "corpus", run, 1, model=df))
+    for name in ("model.tflite", "model_float.tflite"):
+        assert read_contract(run / name).taps_output == "df_taps"
+    assert summary["steps"] == 1 and summary["model_params"]["split_taps"] is True
+    assert json.loads((run / "summary.json").read_text())["eval"] == summary["eval"]
+    assert (run / "log.csv").read_text() == log
+    for a, b in zip(keras.models.load_model(run / "model.keras", compile=False).get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="does not fit"):  # other shapes: not this run's model
+        export_run(_config(tmp_path / "corpus", run, 1, model={**df, "units": 6}))
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"[data]\nmanifest = '{tmp_path / 'corpus' / 'manifest.csv'}'\n"
+                      f"[output]\nrun_dir = '{tmp_path / 'none'}'\n")
+    assert cli.main(["train", str(recipe), "--export-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no model.keras" in err and not (tmp_path / "none").exists()
 
 
 def test_cli_bad_config(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""``hearsep train CONFIG.toml [--resume]``: train a separator from a recipe (needs the [train] extra)."""
+"""``hearsep train CONFIG.toml [--resume | --export-only]``: train a separator from a recipe, or export a finished run again (needs the [train] extra)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--run-dir", help="override output.run_dir")
     parser.add_argument("--time-budget-min", type=float, help="override train.time_budget_min")
     parser.add_argument("--max-steps", type=int, help="override train.max_steps")
+    parser.add_argument("--export-only", action="store_true",
+                        help="do not train: export the finished run in output.run_dir again (model_float.tflite, "
+                             "model.tflite, contract, summary.json) from its model.keras, with the recipe's [model] "
+                             "parameters (e.g. split_taps) and the current converter")
 
 
 def _print(event: dict) -> None:
@@ -42,7 +46,7 @@ def _print(event: dict) -> None:
 
 def run(args) -> int:
     try:
-        from hearsep.nn.train import TrainConfig, train
+        from hearsep.nn.train import TrainConfig, export_run, train
     except ImportError as exc:
         raise ConfigError(f"training needs TensorFlow: pip install 'hearsep[train]' ({exc})") from None
     cfg = TrainConfig.from_toml(args.config)
@@ -52,5 +56,10 @@ def run(args) -> int:
         cfg.train.time_budget_min = args.time_budget_min
     if args.max_steps is not None:
         cfg.train.max_steps = args.max_steps
-    train(cfg, resume=args.resume, progress=_print)
+    if args.export_only:
+        if args.resume:
+            raise ConfigError("--export-only and --resume exclude each other")
+        export_run(cfg, progress=_print)
+    else:
+        train(cfg, resume=args.resume, progress=_print)
     return 0

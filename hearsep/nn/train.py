@@ -417,6 +417,35 @@ def train(cfg: TrainConfig, resume: bool = False, progress: Callable[[dict], Non
     return export(cfg, model, spec, arch, state, params, report)
 
 
+def export_run(cfg: TrainConfig, progress: Callable[[dict], None] | None = None) -> dict:
+    """Export a finished run again, without training: its ``model.keras`` (weights only) rebuilt as
+    the recipe's architecture and written out by :func:`export`, exactly as at the end of
+    :func:`train` (``model_float.tflite``, ``model.tflite``, the sidecar contract, ``summary.json``
+    with a fresh evaluation). For changes that only shape the exported graph (e.g. ``split_taps``)
+    or a new converter; the weights, ``log.csv`` and the run's step count stay. Returns the summary."""
+    check_data(cfg)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_threads(cfg.train.intra_op_threads, cfg.train.inter_op_threads)
+    import keras
+
+    from hearsep.nn import architectures
+
+    run = Path(cfg.run_dir)
+    missing = [n for n in ("model.keras", "state.json", "feature_stats.json") if not (run / n).is_file()]
+    if missing:
+        raise ConfigError(f"--export-only: {run} has no {', '.join(missing)} (train the recipe first)")
+    trained = keras.models.load_model(run / "model.keras", compile=False)
+    arch = architectures.get(cfg.model.architecture, **cfg.model.params)
+    model = arch.sequence(trained.input_shape[-1])
+    try:
+        model.set_weights(trained.get_weights())
+    except ValueError as exc:
+        raise ConfigError(f"--export-only: {run / 'model.keras'} does not fit the recipe's [model] ({exc})") from None
+    spec = FeatureSpec(**json.loads((run / "feature_stats.json").read_text()))
+    state = json.loads((run / "state.json").read_text())
+    return export(cfg, model, spec, arch, state, int(model.count_params()), progress or (lambda event: None))
+
+
 def set_threads(intra_op: int, inter_op: int) -> None:
     """Size TensorFlow's thread pools (0 leaves TensorFlow's default). Must run before TensorFlow
     executes its first op; pin the process to cores with ``taskset`` as well (``tf.data`` has its own pool)."""
