@@ -72,6 +72,7 @@ def set_tensor_separator(model):
             super().__init__(model)
             it = self.interpreter
             self._mask_view = it.tensor(self._mask.info.index)
+            self._taps_view = it.tensor(self._taps.info.index) if self._taps is not None else None
             self._indices = [(sin.info.index, it.tensor(sout.info.index), sin, sout, raw)
                              for (_, _, sin, sout, raw) in self._state_links]
 
@@ -80,6 +81,9 @@ def set_tensor_separator(model):
             it.set_tensor(self._features.info.index, self._features.quantize(features, prescaled))
             it.invoke()
             mask = self._mask.dequantize(self._mask_view())
+            if self._taps_view is not None:  # split taps: both parts of the one mask buffer
+                self._taps.dequantize(self._taps_view())
+                mask = self._mask_value
             for index, view, sin, sout, raw in self._indices:
                 it.set_tensor(index, view() if raw else sin.quantize(sout.dequantize(view())))
             return mask
