@@ -242,8 +242,9 @@ def fused_hop_step(enh: StreamingEnhancer) -> Callable[[np.ndarray], np.ndarray]
       default framing);
     - log-power features (always);
     - a :class:`TFLiteSeparator` (``process`` not overridden) with a quantized features input,
-      int8 mask output (and int8 taps output, where the contract names one) and raw state copies: features in quantized units are clipped and rounded
-      into the input tensor, ``invoke``, the mask read by table, and the state copies merged
+      int8 mask output (and int8 taps output, where the contract names one) and raw state
+      copies: features in quantized units are clipped and rounded into the input tensor,
+      ``invoke``, the mask read by table, and the state copies merged
       where the arena places the tensors side by side (:func:`~hearsep.runtime.separator.merged_copies`);
     - a real mask from that separator: read from the int8 table straight into both rows of a
       ``(2, bins)`` gain and applied as one flat multiply;
