@@ -41,6 +41,28 @@ def test_deltas_ratio_and_verdict(tmp_path, capsys):
     assert bench_diff.main([str(path), "new int8", "old int8", "--require-better", "compute_ms_per_s"]) == 1
 
 
+def test_paired_standard_error_of_the_per_file_differences(tmp_path, capsys):
+    """Per-file records of both systems: std(d) / sqrt(n) of the paired differences, on shared files only."""
+    def files(values):
+        return [{"name": n, "si_sdri_db": v, "pesq": 1.5} for n, v in values.items()]
+
+    path = tmp_path / "bench_peers.json"
+    path.write_text(json.dumps({"meta": {}, "summary": [_row("a", 6.2, 1.5, 2.6, 1), _row("b", 6.0, 1.5, 2.6, 1),
+                                                        _row("DTLN quantized", 1, 1, 1, 2)],
+                                "evaluations": [{"system": "a", "files": files({"x": 6.1, "y": 6.3, "z": 9.0})},
+                                                {"system": "b", "files": files({"x": 6.0, "y": 6.0})}]}))
+    assert bench_diff.main([str(path), "a", "b"]) == 0
+    # d = [0.1, 0.3] on x and y (z: a only): std 0.1414, / sqrt(2) = 0.100; PESQ: d = 0 on both
+    assert "| paired standard error (2 files) | 0.100 | 0.000 | - | - | - | - |" in capsys.readouterr().out
+    assert "paired standard error" not in _main_out(_bench(tmp_path, [_row("a", 1, 1, 1, 1), _row("b", 1, 1, 1, 1),
+                                                                      _row("DTLN quantized", 1, 1, 1, 2)]), capsys)
+
+
+def _main_out(path, capsys):
+    assert bench_diff.main([str(path), "a", "b"]) == 0
+    return capsys.readouterr().out
+
+
 def test_trainer_summaries_are_tabled(tmp_path, capsys):
     path = _bench(tmp_path, [_row("a", 1, 1, 1, 1), _row("b", 1, 1, 1, 1), _row("DTLN quantized", 1, 1, 1, 2)])
     summary = tmp_path / "summary.json"

@@ -7,7 +7,10 @@ README or a ship decision quotes, printed by code instead of copied by hand.
 
 Prints, for the metrics of ``METRICS`` (SI-SDRi dB, PESQ, STOI, DNSMOS BAK / OVRL, step ms/s):
 
-* a table of NEW, OLD and NEW - OLD (both rows of the same run: same mixtures, same machine load);
+* a table of NEW, OLD and NEW - OLD (both rows of the same run: same mixtures, same machine load),
+  and, where the bench kept its per-file records, the paired standard error of NEW - OLD
+  (``std(d) / sqrt(n)`` of the per-file differences ``d`` on the ``n`` files both scored): a
+  difference within about two of them is not resolved by this many mixtures;
 * NEW's whole per-hop step per second of audio as a ratio to ``--peer`` in the same run (issue 12's
   compute target: <= 1);
 * with ``--float ROW`` (NEW's float32 twin in the same run), NEW int8 - float for SI-SDRi and PESQ
@@ -52,14 +55,41 @@ def _row(rows: dict, name: str, path: Path) -> dict:
     return rows[name]
 
 
-def diff_lines(rows: dict, new: str, old: str, path: Path) -> list[str]:
-    """Markdown table: NEW, OLD and NEW - OLD per metric (a metric absent from a row is skipped)."""
+def load_files(path: Path) -> dict[str, dict[str, dict]]:
+    """The bench's per-file records by system name, then file name (empty where it kept none)."""
+    try:
+        doc = json.loads(path.read_text())
+        return {e["system"]: {f["name"]: f for f in e.get("files", [])} for e in doc.get("evaluations", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: its per-file records are not a bench_peers.json's ({exc})") from None
+
+
+def paired_se(files: dict, new: str, old: str, key: str) -> tuple[float, int] | None:
+    """``(std(d) / sqrt(n), n)`` of the per-file differences ``d = NEW - OLD`` of ``key`` on the files
+    both systems scored (sample standard deviation); ``None`` with fewer than two such files."""
+    a, b = files.get(new, {}), files.get(old, {})
+    d = [a[n][key] - b[n][key] for n in a if n in b and a[n].get(key) is not None and b[n].get(key) is not None]
+    d = [v for v in d if v == v]  # NaN: a metric that could not score the file
+    if len(d) < 2:
+        return None
+    mean = sum(d) / len(d)
+    return (sum((v - mean) ** 2 for v in d) / (len(d) - 1)) ** 0.5 / len(d) ** 0.5, len(d)
+
+
+def diff_lines(rows: dict, new: str, old: str, path: Path, files: dict | None = None) -> list[str]:
+    """Markdown table: NEW, OLD and NEW - OLD per metric (a metric absent from a row is skipped), and
+    the paired standard error of NEW - OLD where ``files`` (:func:`load_files`) has both systems."""
     a, b = _row(rows, new, path), _row(rows, old, path)
     keys = [m for m in METRICS if m[0] in a and m[0] in b]
     lines = ["| system | " + " | ".join(label for _, label, _ in keys) + " |", "|---|" + "---:|" * len(keys)]
     for name, r in ((new, a), (old, b)):
         lines.append(f"| {name} | " + " | ".join(f"{r[k]:{fmt}}" for k, _, fmt in keys) + " |")
     lines.append(f"| {new} - {old} | " + " | ".join(f"{a[k] - b[k]:+{fmt}}" for k, _, fmt in keys) + " |")
+    errors = {k: paired_se(files or {}, new, old, k) for k, _, _ in keys if k not in LOWER_IS_BETTER}
+    if any(errors.values()):
+        n = max(e[1] for e in errors.values() if e)
+        lines.append(f"| paired standard error ({n} files) | " + " | ".join(
+            f"{errors[k][0]:{fmt}}" if errors.get(k) else "-" for k, _, fmt in keys) + " |")
     return lines
 
 
@@ -97,7 +127,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         rows = load_rows(args.bench)
-        lines = diff_lines(rows, args.new, args.old, args.bench)
+        lines = diff_lines(rows, args.new, args.old, args.bench, load_files(args.bench))
         new, peer = rows[args.new], _row(rows, args.peer, args.bench)
         lines += ["", f"{args.new} step: {new['compute_ms_per_s'] / peer['compute_ms_per_s']:.2f}x {args.peer} "
                       f"({new['compute_ms_per_s']:.1f} vs {peer['compute_ms_per_s']:.1f} ms/s, same run)"]
