@@ -391,7 +391,7 @@ SI-SDRi = SI-SDR(output) - SI-SDR(mixture) against the clean target.
   hidden evaluation set has other speakers and noises.
 * A {kind_words(c)} on {c.bins} bins of {c.sample_rate_hz / c.frame_samples:g} Hz ({1000 * c.frame_samples / c.sample_rate_hz:g} ms analysis window) resolves pitch harmonics
   less well than peers with longer blocks and a second (time-domain) stage; with a
-  {c.latency_ms:g} ms latency and a CPU training budget of {s['train_time_s'] / 60:.0f} min a gap to them is expected.
+  {c.latency_ms:g} ms latency and CPU training ({s['train_time_s'] / 60:.0f} min in this run{', warm-started' if s.get('init_from') else ''}) a gap to them is expected.
 """
     return card
 
