@@ -1,4 +1,5 @@
-"""``hearsep train CONFIG.toml [--resume | --export-only]``: train a separator from a recipe, or export a finished run again (needs the [train] extra)."""
+"""``hearsep train CONFIG.toml [--resume | --export-only]``: train a separator from a recipe, or export a
+finished run again (needs the [train] extra)."""
 
 from __future__ import annotations
 
