@@ -264,27 +264,11 @@ def test_split_taps_int8_model_has_two_scales_and_runs():
     assert 10 * np.log10(np.sum((y - y_ref) ** 2) / np.sum(y_ref ** 2)) < -20
 
 
-def _requantize_output(blob: bytes, contract, name: str, scale: float, zero_point: int) -> bytes:
-    """``blob`` with the quantization of its signature output ``name`` replaced."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    from hearsep.quantize.convert import _tensor_indices
-
-    index = _tensor_indices(blob, contract)
-    model = schema.ModelT.InitFromPackedBuf(bytearray(blob), 0)
-    q = model.subgraphs[0].tensors[index[name]].quantization
-    q.scale, q.zeroPoint = [scale], [zero_point]
-    b = flatbuffers.Builder(len(blob) + 1024)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
-
-
 def test_an_integer_output_that_clips_the_float_values_is_refused():
     """The split int8 model holds its float model's values; the same model with its taps tensor on the
     gains' sigmoid grid [0, 255/256] (what one shared tensor got in gru-df-long) clips the negative taps."""
     from hearsep.errors import QuantizationError
-    from hearsep.quantize.convert import check_output_ranges, stream_calibration_inputs
+    from hearsep.quantize.convert import check_output_ranges, set_quantization, stream_calibration_inputs
 
     _, int8 = _tiny("deep-filter", split=True, mode="int8", tap_gain=0.03)
     _, float_bytes = _tiny("deep-filter", split=True, tap_gain=0.03)  # the same weights (seeded)
@@ -293,6 +277,6 @@ def test_an_integer_output_that_clips_the_float_values_is_refused():
     fractions = check_output_ranges(int8, float_bytes, c, samples)
     assert set(fractions) == {"mask", "df_taps", *(s.output for s in c.states)}
     assert max(fractions.values()) <= 0.01
-    clipping = _requantize_output(int8, c, "df_taps", 1 / 256, -128)
+    clipping = set_quantization(int8, c, {"df_taps": (1 / 256, -128)})
     with pytest.raises(QuantizationError, match="'df_taps'.*split_taps"):
         check_output_ranges(clipping, float_bytes, c, samples)

@@ -28,19 +28,12 @@ def test_state_scales_shared_and_runtime_copies_raw(mode, dtype):
 
 def _scale_state_tensors(blob: bytes, names: tuple[str, ...], factor: float) -> bytes:
     """Multiply the quantization scale of the named state tensors by ``factor``."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
+    from hearsep.quantize.convert import set_quantization
 
-    from hearsep.quantize.convert import _tensor_indices
-
-    index = _tensor_indices(blob, contract())
-    model = schema.ModelT.InitFromPackedBuf(bytearray(blob), 0)
-    for name in names:
-        q = model.subgraphs[0].tensors[index[name]].quantization
-        q.scale = [q.scale[0] * factor]
-    b = flatbuffers.Builder(len(blob) + 1024)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    runner = TFLiteSeparator(blob, xnnpack=False).interpreter.get_signature_runner()
+    details = {**runner.get_input_details(), **runner.get_output_details()}
+    return set_quantization(blob, contract(), {n: (details[n]["quantization"][0] * factor, details[n]["quantization"][1])
+                                               for n in names})
 
 
 def test_verification_rejects_a_raw_copy_that_costs_accuracy():

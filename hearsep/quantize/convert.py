@@ -169,29 +169,38 @@ def _tensor_indices(tflite_bytes: bytes, contract: ModelContract) -> dict[str, i
     return out
 
 
-def share_state_quantization(tflite_bytes: bytes, contract: ModelContract) -> tuple[bytes, list[dict]]:
-    """Give each state input the scale/zero point of its state output; returns (model, per-state report)."""
+def set_quantization(tflite_bytes: bytes, contract: ModelContract, params: dict[str, tuple[float, int]]) -> bytes:
+    """``tflite_bytes`` with the per-tensor quantization of the named signature tensors (``{name:
+    (scale, zero_point)}``) replaced in the flatbuffer (kernels derive their rescaling from the
+    tensors at prepare time, so the model computes with the new parameters)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
     index = _tensor_indices(tflite_bytes, contract)
     model = schema.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
-    tensors = model.subgraphs[0].tensors
-    report = []
-    for s in contract.states:
-        t_in, t_out = tensors[index[s.input]], tensors[index[s.output]]
-        q_in, q_out = t_in.quantization, t_out.quantization
-        if q_out is None or q_out.scale is None or len(q_out.scale) != 1:
-            raise QuantizationError(f"state output {s.output!r} is not per-tensor quantized")
-        before = (float(q_in.scale[0]), int(q_in.zeroPoint[0])) if q_in is not None and q_in.scale is not None else None
+    for name, (scale, zero_point) in params.items():
         q = schema.QuantizationParametersT()
-        q.scale = [float(q_out.scale[0])]
-        q.zeroPoint = [int(q_out.zeroPoint[0])]
-        t_in.quantization = q
-        report.append({"state": s.input, "input_before": before, "shared": [q.scale[0], q.zeroPoint[0]]})
+        q.scale, q.zeroPoint = [float(scale)], [int(zero_point)]
+        model.subgraphs[0].tensors[index[name]].quantization = q
     builder = flatbuffers.Builder(len(tflite_bytes) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output()), report
+    return bytes(builder.Output())
+
+
+def share_state_quantization(tflite_bytes: bytes, contract: ModelContract) -> tuple[bytes, list[dict]]:
+    """Give each state input the scale/zero point of its state output; returns (model, per-state report)."""
+    it = _interpreter(tflite_bytes)
+    runner = it.get_signature_runner(contract.signature)
+    ins, outs = runner.get_input_details(), runner.get_output_details()
+    report, shared = [], {}
+    for s in contract.states:
+        q_out, q_in = outs[s.output]["quantization_parameters"], ins[s.input]["quantization_parameters"]
+        if len(q_out["scales"]) != 1:
+            raise QuantizationError(f"state output {s.output!r} is not per-tensor quantized")
+        before = (float(q_in["scales"][0]), int(q_in["zero_points"][0])) if len(q_in["scales"]) else None
+        shared[s.input] = (float(q_out["scales"][0]), int(q_out["zero_points"][0]))
+        report.append({"state": s.input, "input_before": before, "shared": list(shared[s.input])})
+    return set_quantization(tflite_bytes, contract, shared), report
 
 
 def _mode_converter(step_model, mode: str, samples: list | None):
